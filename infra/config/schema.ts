@@ -1,0 +1,258 @@
+// The stack config: Pulumi structured config under the `chstack:` namespace of `Pulumi.<stack>.yaml`,
+// the one config every target reads. Each top-level key below is one `chstack:<key>` entry.
+// Defaults keep a stack file short; `docs/config.md` documents every field.
+import { z } from "zod";
+import {
+  dnsLabel, dnsSubdomain, envName, image, int, labelKey, labelValue, oneOfNumbers, port, quantity,
+  quantityValue, secret, sqlName,
+} from "./fields.ts";
+import {
+  DEFAULT_PROFILE_SETTINGS, DEFAULT_SERVER_SETTINGS, MANAGED_PROFILE_SETTINGS, profileSettingsSchema,
+  serverSettingsSchema,
+} from "./settings.ts";
+import { tooLongName } from "../model/names.ts";
+import { loopbackPortRange } from "../model/ports.ts";
+
+export const MAX_SHARDS = 256;
+export const MAX_REPLICAS = 16;
+export const CLUSTER_NAME_MAX = 40;
+
+const resources = (requests: { cpu: string; memory: string }, limits: { memory: string; cpu?: string }) =>
+  z
+    .strictObject({
+      requests: z.strictObject({ cpu: quantity().default(requests.cpu), memory: quantity().default(requests.memory) }).prefault({}),
+      limits: z
+        .strictObject({ cpu: quantity().optional(), memory: quantity().default(limits.memory) })
+        .prefault(limits.cpu ? { cpu: limits.cpu } : {}),
+    })
+    .prefault({});
+
+const storage = (size: string) =>
+  z.strictObject({ size: quantity().default(size), className: dnsSubdomain().optional() }).prefault({});
+
+const clusterName = () =>
+  z
+    .string({ error: "must be an identifier" })
+    .max(CLUSTER_NAME_MAX, { error: `must be an identifier of at most ${CLUSTER_NAME_MAX} characters` })
+    .regex(/^[a-z](?:[a-z0-9_]*[a-z0-9])?$/, {
+      error: "must be an identifier: a lowercase letter, then lowercase letters, digits or _ (not ending in _)",
+    });
+
+const user = (name: string) =>
+  z
+    .strictObject({
+      name: sqlName().default(name),
+      /** Kubernetes target only; generated when absent. Never read by the loopback target. */
+      password: secret().optional(),
+      /** Networks allowed to log in (IPs or CIDRs); defaults depend on the target. */
+      networks: z
+        .array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, { error: "must be an IP address or CIDR" }))
+        .min(1, { error: "must list at least one network" })
+        .optional(),
+    })
+    .prefault({});
+
+const clickhouse = z
+  .strictObject({
+    /** Cluster name: in remote_servers, macros, ZooKeeper root and every Kubernetes name. */
+    cluster: clusterName().default("posthog"),
+    shards: int(1, MAX_SHARDS).default(1),
+    replicas: int(1, MAX_REPLICAS).default(1),
+    /** The database the app uses (CLICKHOUSE_DATABASE). */
+    database: sqlName().default("posthog"),
+    /** Kubernetes target: a current LTS image. The loopback target runs Debian's clickhouse-server. */
+    image: image().default("clickhouse/clickhouse-server:25.8"),
+    resources: resources({ cpu: "500m", memory: "1Gi" }, { memory: "4Gi" }),
+    storage: storage("20Gi"),
+    /** Kubernetes container ports; the loopback target derives its own from loopback.portBase. */
+    ports: z
+      .strictObject({ tcp: port().default(9000), http: port().default(8123), interserver: port().default(9009) })
+      .prefault({}),
+    settings: serverSettingsSchema().prefault({}).transform((s) => ({ ...DEFAULT_SERVER_SETTINGS, ...s })),
+    profiles: z
+      .strictObject({
+        default: profileSettingsSchema().prefault({}),
+        admin: profileSettingsSchema().prefault({}),
+        writer: profileSettingsSchema().prefault({}),
+        readonly: profileSettingsSchema().prefault({}),
+      })
+      .prefault({})
+      .transform((p) => ({ ...p, default: { ...DEFAULT_PROFILE_SETTINGS, ...p.default } })),
+    users: z
+      .strictObject({
+        admin: user("chstack_admin"),
+        writer: user("chstack_app"),
+        readonly: user("chstack_reader"),
+        interserver: user("chstack_interserver"),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+const zookeeper = z.strictObject({
+  kind: z.literal("zookeeper"),
+  size: oneOfNumbers([1, 3, 5], "an odd ensemble keeps a quorum").default(1),
+  image: image().default("zookeeper:3.8"),
+  /** JVM heap in MiB, for both targets. */
+  heapMb: int(64, 65536).default(256),
+  resources: resources({ cpu: "100m", memory: "512Mi" }, { memory: "1Gi" }),
+  storage: storage("5Gi"),
+  ports: z
+    .strictObject({ client: port().default(2181), peer: port().default(2888), election: port().default(3888) })
+    .prefault({}),
+});
+
+const keeper = z.strictObject({
+  kind: z.literal("keeper"),
+  size: oneOfNumbers([1, 3, 5], "an odd ensemble keeps a quorum").default(1),
+  image: image().default("clickhouse/clickhouse-keeper:25.8"),
+  resources: resources({ cpu: "100m", memory: "256Mi" }, { memory: "1Gi" }),
+  storage: storage("5Gi"),
+  ports: z.strictObject({ client: port().default(9181), peer: port().default(9234) }).prefault({}),
+});
+
+const coordination = z
+  .preprocess(
+    (v) => (v && typeof v === "object" && !Array.isArray(v) && !("kind" in v) ? { ...v, kind: "zookeeper" } : v),
+    z.discriminatedUnion("kind", [zookeeper, keeper], { error: 'must have kind "zookeeper" or "keeper"' }),
+  )
+  .prefault({});
+
+const postgres = z
+  .preprocess(
+    (v) => (v && typeof v === "object" && !Array.isArray(v) && !("mode" in v) ? { ...v, mode: "in-stack" } : v),
+    z.discriminatedUnion(
+      "mode",
+      [
+        z.strictObject({
+          mode: z.literal("in-stack"),
+          image: image().default("postgres:15"),
+          database: sqlName().default("posthog"),
+          user: sqlName().default("posthog"),
+          /** Kubernetes target only; generated when absent. */
+          password: secret().optional(),
+          port: port().default(5432),
+          resources: resources({ cpu: "100m", memory: "256Mi" }, { memory: "1Gi" }),
+          storage: storage("10Gi"),
+        }),
+        /** Kubernetes target only: the loopback target always runs its own Postgres 15. */
+        z.strictObject({ mode: z.literal("external"), url: secret() }),
+      ],
+      { error: 'must have mode "in-stack" or "external"' },
+    ),
+  )
+  .prefault({});
+
+/** Variables chstack sets on the app itself (the app contract, docs/app-contract.md). */
+export const APP_CONTRACT_ENV = [
+  "CLICKHOUSE_URL", "CLICKHOUSE_HOST", "CLICKHOUSE_DATABASE", "CLICKHOUSE_CLUSTER", "CLICKHOUSE_USER",
+  "CLICKHOUSE_PASSWORD", "DATABASE_URL",
+] as const;
+
+const app = z.strictObject({
+  image: image(),
+  replicas: int(0, 100).default(1),
+  port: port().default(8000),
+  env: z.record(envName(), z.string({ error: "must be a string (quote numbers and booleans)" })).default({}),
+  /** Pulumi secrets only; delivered through a Kubernetes Secret. */
+  secretEnv: z.record(envName(), secret()).default({}),
+  resources: resources({ cpu: "100m", memory: "256Mi" }, { memory: "1Gi" }),
+});
+
+const kubernetes = z
+  .strictObject({
+    namespace: dnsLabel().default("chstack"),
+    /** Extra labels on every object, beside the app.kubernetes.io/* ones. */
+    labels: z.record(labelKey(), labelValue()).default({}),
+  })
+  .prefault({});
+
+const loopback = z
+  .strictObject({
+    /** First port of this stack's range on 127.0.0.1; see infra/model/ports.ts for the layout. */
+    portBase: int(1024, 65535).default(19000),
+  })
+  .prefault({});
+
+export const stackConfigSchema = z
+  .strictObject({ clickhouse, coordination, postgres, app: app.optional(), kubernetes, loopback })
+  .superRefine((c, ctx) => {
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    const ch = c.clickhouse;
+
+    const long = tooLongName(ch.cluster, ch.shards, ch.replicas, c.coordination.size);
+    if (long) {
+      issue(["clickhouse", "cluster"], `makes the Kubernetes ${long.kind} name "${long.name}" ${long.name.length} characters long, over the limit of ${long.max}; choose a shorter cluster name`);
+    }
+
+    const hosts = ch.shards * ch.replicas;
+    const range = loopbackPortRange(c.loopback.portBase, hosts);
+    if (range.last > 65535) {
+      issue(["loopback", "portBase"], `must leave room for ${ch.shards} shards x ${ch.replicas} replicas: their ports would run from ${range.first} to ${range.last}, past 65535`);
+    }
+
+    duplicatePorts(["clickhouse", "ports"], ch.ports, issue);
+    duplicatePorts(["coordination", "ports"], c.coordination.ports, issue);
+
+    const names = new Map<string, string>();
+    for (const [role, u] of Object.entries(ch.users)) {
+      if (u.name === "default") issue(["clickhouse", "users", role, "name"], 'must not be "default" (chstack removes the default user)');
+      const first = names.get(u.name);
+      if (first) issue(["clickhouse", "users", role, "name"], `must differ from clickhouse.users.${first}.name, got "${u.name}" for both`);
+      else names.set(u.name, role);
+    }
+
+    for (const [profile, settings] of Object.entries(ch.profiles)) {
+      for (const key of MANAGED_PROFILE_SETTINGS) {
+        if (key in settings) issue(["clickhouse", "profiles", profile, key], "is set by chstack for each user's privileges; remove it");
+      }
+    }
+
+    const withResources = [
+      ["clickhouse", ch.resources], ["coordination", c.coordination.resources],
+      ...(c.postgres.mode === "in-stack" ? [["postgres", c.postgres.resources] as const] : []),
+      ...(c.app ? [["app", c.app.resources] as const] : []),
+    ] as const;
+    for (const [section, r] of withResources) {
+      for (const k of ["cpu", "memory"] as const) {
+        const req = r.requests[k];
+        const lim = r.limits[k];
+        if (req && lim && quantityValue(req) > quantityValue(lim)) {
+          issue([section, "resources", "requests", k], `must not exceed ${section}.resources.limits.${k} (${lim}), got ${req}`);
+        }
+      }
+    }
+
+    if (c.app) {
+      for (const group of ["env", "secretEnv"] as const) {
+        for (const key of Object.keys(c.app[group])) {
+          if ((APP_CONTRACT_ENV as readonly string[]).includes(key)) {
+            issue(["app", group, key], "is set by chstack (the app contract); remove it");
+          }
+        }
+      }
+      for (const key of Object.keys(c.app.secretEnv)) {
+        if (key in c.app.env) issue(["app", "secretEnv", key], "is also in app.env; keep it in one place");
+      }
+    }
+  });
+
+function duplicatePorts(
+  path: string[],
+  ports: Record<string, number>,
+  issue: (path: (string | number)[], message: string) => void,
+) {
+  const seen = new Map<number, string>();
+  for (const [name, value] of Object.entries(ports)) {
+    const first = seen.get(value);
+    if (first) issue([...path, name], `must differ from ${path.join(".")}.${first}, got ${value} for both`);
+    else seen.set(value, name);
+  }
+}
+
+/** The validated, fully defaulted stack config. */
+export type StackConfig = z.output<typeof stackConfigSchema>;
+/** What a stack file may hold (everything optional that has a default). */
+export type StackConfigInput = z.input<typeof stackConfigSchema>;
+export type UserRole = keyof StackConfig["clickhouse"]["users"];
+export type CoordinationKind = StackConfig["coordination"]["kind"];

@@ -1,0 +1,57 @@
+// What ties a server into the cluster: remote_servers (its own file, so a topology change touches only
+// it), macros, ZooKeeper and distributed DDL.
+import type { ClickHouseHost, Topology } from "../../model/topology.ts";
+import { configFile, el } from "../xml.ts";
+
+/**
+ * Every shard and replica. Inter-server queries log in as the inter-server user; its password is read
+ * from an environment variable (`from_env`), so it is not in this file. `replace` makes the cluster list
+ * ours alone: example clusters of an image's own config.xml are dropped.
+ */
+export function renderRemoteServers(t: Topology): string {
+  const user = t.users.interserver.name;
+  return configFile(`the ${t.cluster} cluster: ${t.shards.length} shards x ${t.shards[0]?.hosts.length ?? 0} replicas`, [
+    el("remote_servers", [
+      el(
+        t.cluster,
+        t.shards.map((shard) =>
+          el("shard", [
+            el("internal_replication", "true"),
+            ...shard.hosts.map((h) =>
+              el("replica", [
+                el("host", h.endpoint.host),
+                el("port", h.endpoint.ports.tcp),
+                el("user", user),
+                el("password", undefined, { from_env: t.interserverPasswordEnv }),
+              ]),
+            ),
+          ]),
+        ),
+      ),
+    ], { replace: "replace" }),
+  ]);
+}
+
+export function renderMacros(host: ClickHouseHost): string {
+  return configFile(`macros of ${host.name}`, [
+    el("macros", [el("cluster", host.macros.cluster), el("shard", host.macros.shard), el("replica", host.macros.replica)]),
+  ]);
+}
+
+export function renderZookeeper(t: Topology): string {
+  return configFile(`coordination (${t.coordination.kind}, ${t.coordination.nodes.length} node${t.coordination.nodes.length === 1 ? "" : "s"})`, [
+    el("zookeeper", [
+      ...t.coordination.nodes.map((n) =>
+        el("node", [el("host", n.endpoint.host), el("port", n.endpoint.ports.client)], { index: String(n.id) }),
+      ),
+      el("session_timeout_ms", 30000),
+      el("operation_timeout_ms", 10000),
+      // Every path this cluster uses lives under its own root.
+      el("root", t.zookeeper.root),
+    ]),
+  ]);
+}
+
+export function renderDistributedDdl(t: Topology): string {
+  return configFile("distributed DDL queue (ON CLUSTER)", [el("distributed_ddl", [el("path", t.zookeeper.distributedDdl)])]);
+}
