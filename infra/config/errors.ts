@@ -54,8 +54,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
         const path = [...issue.path, key];
         const managed = managedSettingReason(key);
         const close = known && closest(key, known);
-        const hint = managed ? `: it ${managed}` : close ? ` (did you mean "${close}"?)` : known ? ` (expected one of: ${known.join(", ")})` : "";
-        lines.push(`${formatPath(path)}: unknown key${hint}`);
+        const hint = close ? ` (did you mean "${close}"?)` : known ? ` (expected one of: ${known.join(", ")})` : "";
+        lines.push(`${formatPath(path)}: ${managed ?? `unknown key${hint}`}`);
       }
       continue;
     }

@@ -43,7 +43,7 @@ export function loadStackConfig(opts: { stack?: string; configFile?: string; dir
     const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (e as Error).message;
     throw new ConfigError(file, [`cannot read the stack config: ${why}`]);
   }
-  return { stack, file, config: parseStackFile(text, basename(file)) };
+  return { stack, file, config: parseStackFile(text, opts.configFile ?? basename(file)) };
 }
 
 function stackFromFile(file: string): string {

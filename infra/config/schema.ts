@@ -6,16 +6,13 @@ import {
   dnsLabel, dnsSubdomain, envName, image, int, labelKey, labelValue, oneOfNumbers, port, quantity,
   quantityValue, secret, sqlName,
 } from "./fields.ts";
-import {
-  DEFAULT_PROFILE_SETTINGS, DEFAULT_SERVER_SETTINGS, MANAGED_PROFILE_SETTINGS, profileSettingsSchema,
-  serverSettingsSchema,
-} from "./settings.ts";
+import { DEFAULT_PROFILE_SETTINGS, DEFAULT_SERVER_SETTINGS, profileSettingsSchema, serverSettingsSchema } from "./settings.ts";
 import { tooLongName } from "../model/names.ts";
 import { loopbackPortRange } from "../model/ports.ts";
 
 export const MAX_SHARDS = 256;
 export const MAX_REPLICAS = 16;
-export const CLUSTER_NAME_MAX = 40;
+export const CLUSTER_NAME_MAX = 63;
 
 const resources = (requests: { cpu: string; memory: string }, limits: { memory: string; cpu?: string }) =>
   z
@@ -24,6 +21,15 @@ const resources = (requests: { cpu: string; memory: string }, limits: { memory: 
       limits: z
         .strictObject({ cpu: quantity().optional(), memory: quantity().default(limits.memory) })
         .prefault(limits.cpu ? { cpu: limits.cpu } : {}),
+    })
+    .superRefine((r, ctx) => {
+      for (const k of ["cpu", "memory"] as const) {
+        const req = r.requests[k];
+        const lim = r.limits[k];
+        if (req && lim && quantityValue(req) > quantityValue(lim)) {
+          ctx.addIssue({ code: "custom", path: ["requests", k], message: `must not exceed limits.${k} (${lim}), got ${req}` });
+        }
+      }
     })
     .prefault({});
 
@@ -67,6 +73,7 @@ const clickhouse = z
     /** Kubernetes container ports; the loopback target derives its own from loopback.portBase. */
     ports: z
       .strictObject({ tcp: port().default(9000), http: port().default(8123), interserver: port().default(9009) })
+      .superRefine(distinctPorts)
       .prefault({}),
     settings: serverSettingsSchema().prefault({}).transform((s) => ({ ...DEFAULT_SERVER_SETTINGS, ...s })),
     profiles: z
@@ -85,6 +92,15 @@ const clickhouse = z
         readonly: user("chstack_reader"),
         interserver: user("chstack_interserver"),
       })
+      .superRefine((users, ctx) => {
+        const seen = new Map<string, string>();
+        for (const [role, u] of Object.entries(users)) {
+          if (u.name === "default") ctx.addIssue({ code: "custom", path: [role, "name"], message: 'must not be "default" (chstack removes the stock default user)' });
+          const first = seen.get(u.name);
+          if (first) ctx.addIssue({ code: "custom", path: [role, "name"], message: `must differ from clickhouse.users.${first}.name, got "${u.name}" for both` });
+          else seen.set(u.name, role);
+        }
+      })
       .prefault({}),
   })
   .prefault({});
@@ -99,6 +115,7 @@ const zookeeper = z.strictObject({
   storage: storage("5Gi"),
   ports: z
     .strictObject({ client: port().default(2181), peer: port().default(2888), election: port().default(3888) })
+    .superRefine(distinctPorts)
     .prefault({}),
 });
 
@@ -108,7 +125,7 @@ const keeper = z.strictObject({
   image: image().default("clickhouse/clickhouse-keeper:25.8"),
   resources: resources({ cpu: "100m", memory: "256Mi" }, { memory: "1Gi" }),
   storage: storage("5Gi"),
-  ports: z.strictObject({ client: port().default(9181), peer: port().default(9234) }).prefault({}),
+  ports: z.strictObject({ client: port().default(9181), peer: port().default(9234) }).superRefine(distinctPorts).prefault({}),
 });
 
 const coordination = z
@@ -157,6 +174,17 @@ const app = z.strictObject({
   /** Pulumi secrets only; delivered through a Kubernetes Secret. */
   secretEnv: z.record(envName(), secret()).default({}),
   resources: resources({ cpu: "100m", memory: "256Mi" }, { memory: "1Gi" }),
+}).superRefine((a, ctx) => {
+  for (const group of ["env", "secretEnv"] as const) {
+    for (const key of Object.keys(a[group])) {
+      if ((APP_CONTRACT_ENV as readonly string[]).includes(key)) {
+        ctx.addIssue({ code: "custom", path: [group, key], message: "is set by chstack (the app contract); remove it" });
+      }
+    }
+  }
+  for (const key of Object.keys(a.secretEnv)) {
+    if (key in a.env) ctx.addIssue({ code: "custom", path: ["secretEnv", key], message: "is also in app.env; keep it in one place" });
+  }
 });
 
 const kubernetes = z
@@ -174,79 +202,44 @@ const loopback = z
   })
   .prefault({});
 
+/** Runs a whole-config check only when the fields it reads parsed cleanly, so that every problem is reported at once. */
+const whenValid = (...prefixes: string[][]) => ({
+  when: (payload: { issues: readonly { path?: readonly PropertyKey[] }[] }) =>
+    !payload.issues.some((i) => prefixes.some((p) => p.every((key, n) => i.path?.[n] === key))),
+});
+
 export const stackConfigSchema = z
   .strictObject({ clickhouse, coordination, postgres, app: app.optional(), kubernetes, loopback })
   .superRefine((c, ctx) => {
-    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: "custom", path, message });
     const ch = c.clickhouse;
-
     const long = tooLongName(ch.cluster, ch.shards, ch.replicas, c.coordination.size);
     if (long) {
-      issue(["clickhouse", "cluster"], `makes the Kubernetes ${long.kind} name "${long.name}" ${long.name.length} characters long, over the limit of ${long.max}; choose a shorter cluster name`);
+      ctx.addIssue({
+        code: "custom",
+        path: ["clickhouse", "cluster"],
+        message: `makes the Kubernetes ${long.kind} name "${long.name}" ${long.name.length} characters long, over the limit of ${long.max}; choose a shorter cluster name`,
+      });
     }
-
-    const hosts = ch.shards * ch.replicas;
-    const range = loopbackPortRange(c.loopback.portBase, hosts);
+  }, whenValid(["clickhouse", "cluster"], ["clickhouse", "shards"], ["clickhouse", "replicas"], ["coordination"]))
+  .superRefine((c, ctx) => {
+    const ch = c.clickhouse;
+    const range = loopbackPortRange(c.loopback.portBase, ch.shards * ch.replicas);
     if (range.last > 65535) {
-      issue(["loopback", "portBase"], `must leave room for ${ch.shards} shards x ${ch.replicas} replicas: their ports would run from ${range.first} to ${range.last}, past 65535`);
+      ctx.addIssue({
+        code: "custom",
+        path: ["loopback", "portBase"],
+        message: `must leave room for ${ch.shards} shards x ${ch.replicas} replicas: their ports would run from ${range.first} to ${range.last}, past 65535`,
+      });
     }
+  }, whenValid(["clickhouse", "shards"], ["clickhouse", "replicas"], ["loopback"]));
 
-    duplicatePorts(["clickhouse", "ports"], ch.ports, issue);
-    duplicatePorts(["coordination", "ports"], c.coordination.ports, issue);
-
-    const names = new Map<string, string>();
-    for (const [role, u] of Object.entries(ch.users)) {
-      if (u.name === "default") issue(["clickhouse", "users", role, "name"], 'must not be "default" (chstack removes the default user)');
-      const first = names.get(u.name);
-      if (first) issue(["clickhouse", "users", role, "name"], `must differ from clickhouse.users.${first}.name, got "${u.name}" for both`);
-      else names.set(u.name, role);
-    }
-
-    for (const [profile, settings] of Object.entries(ch.profiles)) {
-      for (const key of MANAGED_PROFILE_SETTINGS) {
-        if (key in settings) issue(["clickhouse", "profiles", profile, key], "is set by chstack for each user's privileges; remove it");
-      }
-    }
-
-    const withResources = [
-      ["clickhouse", ch.resources], ["coordination", c.coordination.resources],
-      ...(c.postgres.mode === "in-stack" ? [["postgres", c.postgres.resources] as const] : []),
-      ...(c.app ? [["app", c.app.resources] as const] : []),
-    ] as const;
-    for (const [section, r] of withResources) {
-      for (const k of ["cpu", "memory"] as const) {
-        const req = r.requests[k];
-        const lim = r.limits[k];
-        if (req && lim && quantityValue(req) > quantityValue(lim)) {
-          issue([section, "resources", "requests", k], `must not exceed ${section}.resources.limits.${k} (${lim}), got ${req}`);
-        }
-      }
-    }
-
-    if (c.app) {
-      for (const group of ["env", "secretEnv"] as const) {
-        for (const key of Object.keys(c.app[group])) {
-          if ((APP_CONTRACT_ENV as readonly string[]).includes(key)) {
-            issue(["app", group, key], "is set by chstack (the app contract); remove it");
-          }
-        }
-      }
-      for (const key of Object.keys(c.app.secretEnv)) {
-        if (key in c.app.env) issue(["app", "secretEnv", key], "is also in app.env; keep it in one place");
-      }
-    }
-  });
-
-function duplicatePorts(
-  path: string[],
-  ports: Record<string, number>,
-  issue: (path: (string | number)[], message: string) => void,
-) {
-  const seen = new Map<number, string>();
+/** Every port of one server must differ. */
+function distinctPorts(ports: Record<string, number>, ctx: z.RefinementCtx<Record<string, number>>) {
+  const seen = new Map<string, string>();
   for (const [name, value] of Object.entries(ports)) {
-    const first = seen.get(value);
-    if (first) issue([...path, name], `must differ from ${path.join(".")}.${first}, got ${value} for both`);
-    else seen.set(value, name);
+    const first = seen.get(String(value));
+    if (first) ctx.addIssue({ code: "custom", path: [name], message: `must differ from ${first} (both are ${value})` });
+    else seen.set(String(value), name);
   }
 }
 

@@ -1,0 +1,21 @@
+// chstack: the command line. Thin: parse flags, call the library, print.
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { renderCommand } from "./commands/render.ts";
+import { validateCommand } from "./commands/validate.ts";
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+
+const program = new Command("chstack")
+  .description("ClickHouse S x R with ZooKeeper and Postgres, from one stack config: on Kubernetes with Pulumi, or as local processes")
+  .version(pkg.version)
+  .addCommand(validateCommand())
+  .addCommand(renderCommand());
+
+// Every command, however deep: help and version exit 0, any other command-line error exits 2.
+(function configure(cmd: Command) {
+  cmd.showHelpAfterError("(run with --help for usage)").exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  cmd.commands.forEach(configure);
+})(program);
+
+await program.parseAsync(process.argv);
