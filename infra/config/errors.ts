@@ -22,7 +22,13 @@ export const formatPath = (path: Path) => path.map(String).join(".");
 /** Fields whose values are secrets: never printed, whatever is wrong with them. */
 export function isSecretPath(path: Path): boolean {
   const p = path.map(String);
-  return p.includes("password") || p.includes("secretEnv") || (p[0] === "postgres" && p[1] === "url");
+  return (
+    p.includes("password") ||
+    p.includes("secretEnv") ||
+    (p[0] === "postgres" && (p.length === 1 || p[1] === "url")) ||
+    // A value written in place of a user's map is most likely its password.
+    (p[0] === "clickhouse" && p[1] === "users" && p.length <= 3)
+  );
 }
 
 export function valueAt(root: unknown, path: Path): unknown {
@@ -59,7 +65,16 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
       }
       continue;
     }
-    const message = issue.message;
+    if (issue.code === "invalid_key") {
+      // A bad key of a map (a label key, an env var name): the key's own rule, and the key itself.
+      const key = issue.path.at(-1);
+      lines.push(`${formatPath(issue.path)}: ${issue.issues[0]?.message ?? "is not a valid key"}, got ${JSON.stringify(String(key))}`);
+      continue;
+    }
+    const message =
+      issue.code === "invalid_type" && issue.message.startsWith("Invalid input")
+        ? `must be ${issue.expected === "object" ? "a map" : issue.expected === "array" ? "a list" : `a ${issue.expected}`}`
+        : issue.message;
     const field = formatPath(issue.path) || "(top level)";
     // Custom checks word their own "got"; type and range rules get the offending value appended.
     const got = issue.code === "custom" ? "" : `, got ${describeValue(valueAt(input, issue.path), isSecretPath(issue.path))}`;

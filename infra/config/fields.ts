@@ -88,7 +88,7 @@ export const quantity = () =>
     .union([z.string(), z.number()], { error: 'must be a Kubernetes quantity such as "500m", "2" or "4Gi"' })
     .transform((v) => String(v))
     .refine((v) => QUANTITY.test(v) && quantityValue(v) > 0, {
-      error: 'must be a positive Kubernetes quantity such as "500m", "2" or "4Gi"',
+      error: (iss) => `must be a positive Kubernetes quantity such as "500m", "2" or "4Gi", got ${JSON.stringify(iss.input)}`,
     });
 
 /** The numeric value of a quantity that `quantity()` accepted. */
@@ -112,8 +112,8 @@ export const envName = () =>
 export const secret = () =>
   z.union(
     [
-      z.string().min(1),
-      z.strictObject({ secure: z.string().min(1) }),
+      z.string().min(1, { error: "must not be empty" }),
+      z.strictObject({ secure: z.string().min(1, { error: "must not be empty" }) }),
     ],
     { error: "must be a Pulumi secret (secure: ...)" },
   );

@@ -3,7 +3,7 @@
 // they are (`{ secure: "v1:..." }`): this code never decrypts them.
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { ConfigError, formatIssues, formatPath, isSecretPath, valueAt } from "./errors.ts";
 import { stackConfigSchema, type StackConfig } from "./schema.ts";
 
@@ -53,9 +53,14 @@ function stackFromFile(file: string): string {
 
 /** Parse the text of a stack file. Pure: the CLI, the tests and `render` all come through here. */
 export function parseStackFile(text: string, source: string): StackConfig {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  // prettyErrors would quote the offending line, which may hold a secret: positions only.
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
-    throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split("\n")[0]}${linePos(e.linePos)}`));
+    throw new ConfigError(source, doc.errors.map((e) => {
+      const { line, col } = lineCounter.linePos(e.pos[0]);
+      return `YAML: ${e.message.split("\n")[0]} (line ${line}, column ${col})`;
+    }));
   }
   const top: unknown = doc.toJS();
   if (top === null || top === undefined) return parseStackConfig({}, source, { rejectPlaintextSecrets: true });
@@ -76,8 +81,14 @@ export function parseStackFile(text: string, source: string): StackConfig {
       // Other namespaces belong to providers (kubernetes:context, ...): not ours to check.
     }
   }
-  if (problems.length > 0) throw new ConfigError(source, problems);
-  return parseStackConfig(raw, source, { rejectPlaintextSecrets: true });
+  try {
+    const config = parseStackConfig(raw, source, { rejectPlaintextSecrets: true });
+    if (problems.length > 0) throw new ConfigError(source, problems);
+    return config;
+  } catch (e) {
+    if (e instanceof ConfigError && problems.length > 0) throw new ConfigError(source, [...problems, ...e.problems]);
+    throw e;
+  }
 }
 
 /**
@@ -106,8 +117,4 @@ function plaintextSecrets(raw: unknown): string[] {
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-function linePos(pos: readonly { line: number; col: number }[] | undefined): string {
-  return pos?.[0] ? ` (line ${pos[0].line}, column ${pos[0].col})` : "";
 }

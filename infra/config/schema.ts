@@ -202,10 +202,21 @@ const loopback = z
   })
   .prefault({});
 
-/** Runs a whole-config check only when the fields it reads parsed cleanly, so that every problem is reported at once. */
-const whenValid = (...prefixes: string[][]) => ({
-  when: (payload: { issues: readonly { path?: readonly PropertyKey[] }[] }) =>
-    !payload.issues.some((i) => prefixes.some((p) => p.every((key, n) => i.path?.[n] === key))),
+/**
+ * Runs a whole-config check only when the fields it reads parsed cleanly (an issue at, above or below one
+ * of those paths skips it; an unknown key elsewhere does not), so that every other problem is still
+ * reported at once and the check never sees a half-parsed section.
+ */
+const whenValid = (...paths: string[][]) => ({
+  when: (payload: { issues: readonly { code?: string; path?: readonly PropertyKey[] }[] }) =>
+    !payload.issues.some(
+      (i) =>
+        i.code !== "unrecognized_keys" &&
+        paths.some((p) => {
+          const n = Math.min(p.length, i.path?.length ?? 0);
+          return n === 0 || p.slice(0, n).every((key, j) => i.path?.[j] === key);
+        }),
+    ),
 });
 
 export const stackConfigSchema = z

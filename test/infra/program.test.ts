@@ -1,0 +1,37 @@
+// The Pulumi program under pulumi.runtime.setMocks: it reads the same config keys the stack file holds.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../../infra/config/errors.ts";
+import { loadPulumiStackConfig } from "../../infra/config/pulumi.ts";
+
+test("the program reads chstack: config through the engine and exports the Kubernetes topology", async () => {
+  // Config and mocks first, then the program (it reads config at import).
+  pulumi.runtime.setAllConfig({
+    "chstack:clickhouse": JSON.stringify({ cluster: "events", shards: 3, replicas: 2 }),
+    "chstack:coordination": JSON.stringify({ size: 3 }),
+    "chstack:kubernetes": JSON.stringify({ namespace: "analytics" }),
+    "chstack:postgres": JSON.stringify({ password: "decrypted-by-the-engine" }),
+    "kubernetes:context": "kind-kind",
+  });
+  await pulumi.runtime.setMocks(
+    { newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs },
+    "chstack",
+    "staging",
+    false,
+  );
+  const program = await import("../../index.ts");
+  assert.equal(program.cluster, "events");
+  assert.equal(program.namespace, "analytics");
+  assert.equal(program.shards.length, 3);
+  assert.deepEqual(program.shards[2], {
+    shard: 2,
+    hosts: ["chi-events-2-0.analytics.svc.cluster.local", "chi-events-2-1.analytics.svc.cluster.local"],
+  });
+  assert.deepEqual(program.coordination.nodes, [0, 1, 2].map((i) => `zk-events-${i}.zk-events-headless.analytics.svc.cluster.local`));
+
+  // The same schema refuses a bad value, naming the stack file and the field.
+  pulumi.runtime.setAllConfig({ "chstack:clickhouse": JSON.stringify({ shards: 0 }) });
+  assert.throws(loadPulumiStackConfig, (e: unknown) =>
+    e instanceof ConfigError && e.source === "Pulumi.staging.yaml" && e.problems.includes("clickhouse.shards: must be an integer from 1 to 256, got 0"));
+});
