@@ -1,7 +1,10 @@
 // chstack: the command line. Thin: parse flags, call the library, print.
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { downCommand } from "./commands/down.ts";
 import { renderCommand } from "./commands/render.ts";
+import { statusCommand } from "./commands/status.ts";
+import { upCommand } from "./commands/up.ts";
 import { validateCommand } from "./commands/validate.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -9,6 +12,9 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 const program = new Command("chstack")
   .description("ClickHouse S x R with ZooKeeper and Postgres, from one stack config: on Kubernetes with Pulumi, or as local processes")
   .version(pkg.version)
+  .addCommand(upCommand())
+  .addCommand(statusCommand())
+  .addCommand(downCommand())
   .addCommand(validateCommand())
   .addCommand(renderCommand());
 

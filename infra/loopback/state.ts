@@ -1,5 +1,10 @@
-// Where a loopback stack keeps its state: `.chstack/<stack>/` under the working directory (git-ignored).
+// A loopback stack's state under `.chstack/<stack>/` (git-ignored): generated files, data, logs,
+// credentials, and state.json, the record of what runs (pids, the files each server was started with).
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import lockfile from "proper-lockfile";
+import { z } from "zod";
+import { writePrivateFile } from "./secrets.ts";
 
 export const STATE_ROOT = ".chstack";
 
@@ -7,7 +12,82 @@ export function stateDir(stack: string, cwd = process.cwd()): string {
   return resolve(cwd, STATE_ROOT, stack);
 }
 
-/** The generated credentials (0600), for scripts: see `chstack status --json` `secretsFile`. */
+/** The generated credentials (0600), for scripts: `chstack status --json` names it as `secretsFile`. */
 export function secretsFile(stack: string, cwd = process.cwd()): string {
   return join(stateDir(stack, cwd), "secrets.json");
+}
+
+const processSchema = z.object({
+  role: z.enum(["clickhouse", "zookeeper", "postgres"]),
+  pid: z.number().int(),
+  startTime: z.number(),
+  argv: z.array(z.string()),
+  /** Hash of each file the server was started with (path -> sha256), to tell what a config change touches. */
+  files: z.record(z.string(), z.string()),
+  startedAt: z.string(),
+});
+export type ProcessState = z.infer<typeof processSchema>;
+
+const stateSchema = z.object({
+  stack: z.string(),
+  cluster: z.string(),
+  shards: z.number().int(),
+  replicas: z.number().int(),
+  coordinationSize: z.number().int(),
+  portRange: z.object({ first: z.number().int(), last: z.number().int() }),
+  processes: z.record(z.string(), processSchema),
+});
+export type StackState = z.infer<typeof stateSchema>;
+
+export const stateFile = (dir: string) => join(dir, "state.json");
+
+export function readState(dir: string): StackState | undefined {
+  const file = stateFile(dir);
+  if (!existsSync(file)) return undefined;
+  const parsed = stateSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) throw new Error(`${file} is damaged (${parsed.error.issues[0]?.message}); stop its servers by hand and move the file aside`);
+  return parsed.data;
+}
+
+export function writeState(dir: string, state: StackState): void {
+  writePrivateFile(stateFile(dir), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** Every other stack's state under the same root, for port clash checks. */
+export function otherStacks(stack: string, cwd = process.cwd()): { stack: string; dir: string; state: StackState }[] {
+  const root = resolve(cwd, STATE_ROOT);
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name !== stack)
+    .flatMap((e) => {
+      const dir = join(root, e.name);
+      try {
+        const state = readState(dir);
+        return state ? [{ stack: e.name, dir, state }] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/**
+ * Serialise commands on one stack: `up`, `down` and (later) schema apply take this lock. A holder that died
+ * leaves a stale lock that is taken over after 30 s without updates.
+ */
+export async function withStackLock<T>(dir: string, what: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(dir, { lockfilePath: join(dir, "lock"), stale: 30_000, update: 5_000, retries: { retries: 40, minTimeout: 250, maxTimeout: 1000 } });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ELOCKED") {
+      throw new Error(`another chstack command is working on this stack (${join(dir, "lock")}); waited 30 s for it before ${what}`);
+    }
+    throw e;
+  }
+  try {
+    return await fn();
+  } finally {
+    await release().catch(() => undefined);
+  }
 }

@@ -1,0 +1,29 @@
+import { Command } from "commander";
+import { status, type StackStatus } from "../../infra/loopback/status.ts";
+import { loadFromOptions, run, withStackOptions, type StackOptions } from "../options.ts";
+
+export function statusCommand(): Command {
+  return withStackOptions(new Command("status"))
+    .description("Show every server of the loopback stack: role, shard, replica, ports, pid, up or down")
+    .option("--json", "print the status as JSON (shape documented in docs/cli.md)")
+    .action(async (opts: StackOptions) =>
+      run(opts, () => {
+        const { config, stack } = loadFromOptions(opts);
+        const st = status({ stack, config });
+        console.log(opts.json ? JSON.stringify(st, null, 2) : formatStatus(st));
+      }),
+    );
+}
+
+export function formatStatus(st: StackStatus): string {
+  const rows = [["NAME", "ROLE", "SHARD", "REPLICA", "PORTS", "PID", "STATE"]];
+  for (const h of st.hosts) {
+    rows.push([
+      h.name, h.role, h.shard === null ? "-" : String(h.shard), h.replica === null ? "-" : String(h.replica),
+      Object.entries(h.ports).map(([k, v]) => `${k} ${v}`).join(", "), h.pid === null ? "-" : String(h.pid), h.state,
+    ]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const up = st.hosts.filter((h) => h.state === "up").length;
+  return [`stack ${st.stack}, cluster ${st.cluster}: ${up} of ${st.hosts.length} servers up`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())].join("\n");
+}

@@ -1,0 +1,49 @@
+import { relative } from "node:path";
+import { Command } from "commander";
+import { up } from "../../infra/loopback/up.ts";
+import { status, type StackStatus } from "../../infra/loopback/status.ts";
+import { loadFromOptions, run, withStackOptions, type StackOptions } from "../options.ts";
+import { formatStatus } from "./status.ts";
+
+export function upCommand(): Command {
+  return withStackOptions(new Command("up"))
+    .description("Start the loopback stack (ZooKeeper, ClickHouse S x R, Postgres on 127.0.0.1) or converge it to its config")
+    .option("--restart", "restart, one at a time, running servers whose files changed in a way that needs a restart")
+    .option("--json", "print the final status as JSON (progress goes to stderr)")
+    .addHelpText(
+      "after",
+      "\nStarts what is missing, restarts what died, leaves healthy servers alone. Generated credentials are\n" +
+        "kept under .chstack/<stack>/ (0600). Installs the Debian packages it needs when run as root.\n" +
+        "Exit status: 0 converged, 1 failed (what this run started is stopped again), 2 bad command line.",
+    )
+    .action(async (opts: StackOptions & { restart?: boolean }) =>
+      run(opts, async () => {
+        const { config, stack } = loadFromOptions(opts);
+        const log = (line: string) => (opts.json ? console.error(line) : console.log(line));
+        log(`stack ${stack}: cluster ${config.clickhouse.cluster}, ${config.clickhouse.shards} shards x ${config.clickhouse.replicas} replicas, ${config.coordination.size} ZooKeeper node(s), Postgres`);
+        const result = await up({ stack, config, restart: opts.restart, log });
+        const st = status({ stack, config });
+        if (opts.json) return console.log(JSON.stringify(st, null, 2));
+        const started = result.actions.filter((a) => a.kind === "start" || a.kind === "restart").length;
+        console.log(
+          started === 0
+            ? `all ${st.hosts.length} servers were already running; nothing restarted (${result.seconds.toFixed(1)} s)`
+            : `${started} of ${st.hosts.length} servers started in ${result.seconds.toFixed(1)} s`,
+        );
+        console.log(`\n${formatStatus(st)}\n\n${connectionHelp(st)}`);
+      }),
+    );
+}
+
+/** How to connect, with no password on any command line. */
+export function connectionHelp(st: StackStatus): string {
+  const dir = relative(process.cwd(), st.stateDir) || ".";
+  const ch = st.hosts.find((h) => h.role === "clickhouse")!;
+  const pg = st.hosts.find((h) => h.role === "postgres")!;
+  return [
+    `cluster ${st.cluster}; credentials in ${relative(process.cwd(), st.secretsFile)} (0600)`,
+    `  clickhouse-client --config-file ${dir}/clickhouse-client.xml --port ${ch.ports.tcp}`,
+    `  PGPASSFILE=${dir}/pgpass psql -h 127.0.0.1 -p ${pg.ports.tcp} -U posthog posthog`,
+    `  npx chstack status --stack ${st.stack}      npx chstack down --stack ${st.stack}`,
+  ].join("\n");
+}

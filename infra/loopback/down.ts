@@ -1,0 +1,40 @@
+// `chstack down`: stop every server of the stack by its recorded pid (ClickHouse, then Postgres, then
+// ZooKeeper), gracefully then forcefully. Works from state.json alone, so a broken config cannot block it.
+import { existsSync, rmSync } from "node:fs";
+import { stopServer } from "./procs.ts";
+import { readState, stateDir, withStackLock, writeState } from "./state.ts";
+
+export interface DownResult {
+  readonly stopped: readonly string[];
+  readonly killed: readonly string[];
+  readonly notRunning: readonly string[];
+  readonly purged: boolean;
+}
+
+const ORDER = ["clickhouse", "postgres", "zookeeper"] as const;
+
+export async function down(opts: { stack: string; cwd?: string; purge?: boolean; graceMs?: number; log: (line: string) => void }): Promise<DownResult> {
+  const dir = stateDir(opts.stack, opts.cwd);
+  if (!existsSync(dir)) return { stopped: [], killed: [], notRunning: [], purged: false };
+  const result = await withStackLock(dir, "down", async () => {
+    const state = readState(dir);
+    const out = { stopped: [] as string[], killed: [] as string[], notRunning: [] as string[] };
+    if (!state) return out;
+    for (const role of ORDER) {
+      const procs = Object.entries(state.processes).filter(([, p]) => p.role === role);
+      await Promise.all(
+        procs.map(async ([name, p]) => {
+          const how = await stopServer(p, opts.graceMs ?? 30_000);
+          (how === "stopped" ? out.stopped : how === "killed" ? out.killed : out.notRunning).push(name);
+          opts.log(`  ${name.padEnd(22)} ${how === "not-running" ? "was not running" : how === "killed" ? `killed (pid ${p.pid}) after the grace period` : `stopped (pid ${p.pid})`}`);
+          delete state.processes[name];
+        }),
+      );
+      writeState(dir, state);
+    }
+    return out;
+  });
+  // The lock lives inside the directory: purge once it is released.
+  if (opts.purge) rmSync(dir, { recursive: true, force: true });
+  return { ...result, purged: Boolean(opts.purge) };
+}

@@ -1,0 +1,78 @@
+// What `up` must do to each server, decided purely from the topology, the rendered files, and the record
+// of what runs: start what is missing or dead, leave alone what runs with the same files, write files that
+// ClickHouse reloads by itself, and name the servers a change would restart.
+import { createHash } from "node:crypto";
+import type { Topology } from "../model/topology.ts";
+import { loopbackConfigDir } from "../model/targets.ts";
+import { CLICKHOUSE_FILES } from "../render/clickhouse/index.ts";
+import type { Files } from "../render/files.ts";
+import type { StackState } from "./state.ts";
+
+export type Role = "zookeeper" | "clickhouse" | "postgres";
+
+export interface Server {
+  readonly name: string;
+  readonly role: Role;
+  readonly shard: number | null;
+  readonly replica: number | null;
+  readonly ports: Readonly<Record<string, number>>;
+  /** This server's rendered files (path relative to the state dir -> content); Postgres: its settings. */
+  readonly files: Files;
+}
+
+export type Action =
+  | { readonly kind: "start"; readonly server: Server; readonly why: "new" | "not running" }
+  | { readonly kind: "keep"; readonly server: Server; readonly pid: number }
+  | { readonly kind: "reload"; readonly server: Server; readonly pid: number; readonly changed: readonly string[] }
+  | { readonly kind: "restart"; readonly server: Server; readonly pid: number; readonly changed: readonly string[] };
+
+/** Files ClickHouse re-reads while running: the cluster list and everything in users.d. */
+const HOT_RELOADED = new Set<string>([CLICKHOUSE_FILES.remoteServers, CLICKHOUSE_FILES.profiles, CLICKHOUSE_FILES.quotas, CLICKHOUSE_FILES.users]);
+
+export const POSTGRES_NAME = "postgres";
+
+/** Every server of the stack, in start order: ZooKeeper, ClickHouse, Postgres. */
+export function serversOf(t: Topology, files: Files, postgresSettings: string): Server[] {
+  const pick = (prefix: string) => Object.fromEntries(Object.entries(files).filter(([p]) => p.startsWith(prefix)));
+  return [
+    ...t.coordination.nodes.map((n) => ({
+      name: n.name, role: "zookeeper" as const, shard: null, replica: null,
+      ports: { ...n.endpoint.ports },
+      files: { ...pick(`zookeeper/${n.name}/`), ...pick(`${n.dataDir}/`) },
+    })),
+    ...t.hosts.map((h) => ({
+      name: h.name, role: "clickhouse" as const, shard: h.address.shardIndex, replica: h.address.replicaIndex,
+      ports: { ...h.endpoint.ports },
+      files: pick(`${loopbackConfigDir(h.name)}/`),
+    })),
+    { name: POSTGRES_NAME, role: "postgres" as const, shard: null, replica: null, ports: { tcp: t.postgres.port }, files: { "postgres/settings": postgresSettings } },
+  ];
+}
+
+export const hashFiles = (files: Files): Record<string, string> =>
+  Object.fromEntries(Object.entries(files).map(([p, c]) => [p, createHash("sha256").update(c).digest("hex")]));
+
+/** Decide each server's action. `alive(name)` tells whether the recorded process still runs and is ours. */
+export function planUp(servers: readonly Server[], state: StackState | undefined, alive: (name: string) => boolean): Action[] {
+  return servers.map((server): Action => {
+    const rec = state?.processes[server.name];
+    if (!rec) return { kind: "start", server, why: "new" };
+    if (!alive(server.name)) return { kind: "start", server, why: "not running" };
+    const now = hashFiles(server.files);
+    const paths = new Set([...Object.keys(now), ...Object.keys(rec.files)]);
+    const changed = [...paths].filter((p) => now[p] !== rec.files[p]).sort();
+    if (changed.length === 0) return { kind: "keep", server, pid: rec.pid };
+    const hot = server.role === "clickhouse" && changed.every((p) => HOT_RELOADED.has(p.slice(loopbackConfigDir(server.name).length + 1)));
+    return { kind: hot ? "reload" : "restart", server, pid: rec.pid, changed };
+  });
+}
+
+/** Refuse a topology change on a running stack (scaling is not built yet). */
+export function topologyChange(t: Topology, state: StackState | undefined, anyAlive: boolean): string | undefined {
+  if (!state || !anyAlive) return undefined;
+  const was = `${state.shards} shards x ${state.replicas} replicas, ${state.coordinationSize} ZooKeeper node(s), cluster ${state.cluster}`;
+  const now = `${t.shards.length} shards x ${t.shards[0]!.hosts.length} replicas, ${t.coordination.nodes.length} ZooKeeper node(s), cluster ${t.cluster}`;
+  return was === now
+    ? undefined
+    : `stack ${state.stack} is running ${was}; the config asks for ${now}. Changing the topology of a running stack is not supported yet: restore the config, or stop the stack first (chstack down keeps the data)`;
+}

@@ -1,0 +1,65 @@
+// Postgres 15 on loopback: initdb and postgres refuse to run as root, so as root they run as the `postgres`
+// system user, in a data directory it owns and can reach. scram auth, a generated password, 127.0.0.1 only.
+import { spawnSync } from "node:child_process";
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BINARIES } from "./packages.ts";
+import type { StackSecrets } from "./secrets.ts";
+import { POSTGRES_DIR, postgresData } from "./servers.ts";
+
+export interface Identity {
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly name: string;
+}
+
+/** Who runs Postgres: the `postgres` user when we are root, else ourselves. */
+export function postgresIdentity(): Identity {
+  if (process.getuid?.() !== 0) return { name: "the current user" };
+  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("postgres:"));
+  const [, , uid, gid] = line?.split(":") ?? [];
+  if (uid === undefined || gid === undefined) throw new Error("there is no `postgres` system user; reinstall postgresql-15");
+  return { uid: Number(uid), gid: Number(gid), name: "the postgres user" };
+}
+
+/** Every directory above the data dir must let that user through, or initdb fails far from the cause. */
+function checkReachable(dir: string, who: Identity): void {
+  if (who.uid === undefined) return;
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    const st = statSync(d);
+    const through = st.uid === who.uid ? st.mode & 0o100 : st.gid === who.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!through) {
+      throw new Error(`${who.name} cannot reach ${dir}: ${d} is mode ${(st.mode & 0o777).toString(8)}. Run \`chmod o+x ${d}\` or keep the project in a directory other users can traverse`);
+    }
+    if (d === dirname(d)) return;
+  }
+}
+
+/** Create the data directory on first use. Idempotent: an existing cluster is left as it is. */
+export function initPostgres(stateDir: string, secrets: StackSecrets, who: Identity, log: (line: string) => void): void {
+  const home = join(stateDir, POSTGRES_DIR);
+  const data = join(stateDir, postgresData);
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  if (who.uid !== undefined) chownSync(home, who.uid, who.gid!);
+  checkReachable(home, who);
+  if (existsSync(join(data, "PG_VERSION"))) return;
+
+  log("postgres: initdb (first start)");
+  const pwfile = join(home, ".pwfile");
+  writeFileSync(pwfile, `${secrets.postgres.superuserPassword}\n`, { mode: 0o600 });
+  if (who.uid !== undefined) chownSync(pwfile, who.uid, who.gid!);
+  try {
+    const r = spawnSync(
+      BINARIES.initdb,
+      ["-D", data, "-U", secrets.postgres.superuser, `--pwfile=${pwfile}`, "--auth-local=scram-sha-256", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-locale"],
+      { cwd: home, uid: who.uid, gid: who.gid, encoding: "utf8" },
+    );
+    writeFileSync(join(home, "initdb.log"), `${r.stdout ?? ""}${r.stderr ?? ""}`);
+    if (r.status !== 0) {
+      rmSync(data, { recursive: true, force: true });
+      throw new Error(`initdb failed (exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout || String(r.error)).trim().split("\n").slice(-10).join("\n")}`);
+    }
+  } finally {
+    rmSync(pwfile, { force: true });
+  }
+}
