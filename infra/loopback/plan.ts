@@ -16,8 +16,10 @@ export interface Server {
   readonly shard: number | null;
   readonly replica: number | null;
   readonly ports: Readonly<Record<string, number>>;
-  /** This server's rendered files (path relative to the state dir -> content); Postgres: its settings. */
+  /** This server's rendered files, path relative to the state dir -> content. */
   readonly files: Files;
+  /** What it is started with beyond its files (JVM heap, Postgres settings): a change needs a restart. */
+  readonly launch: string;
 }
 
 export type Action =
@@ -32,25 +34,28 @@ const HOT_RELOADED = new Set<string>([CLICKHOUSE_FILES.remoteServers, CLICKHOUSE
 export const POSTGRES_NAME = "postgres";
 
 /** Every server of the stack, in start order: ZooKeeper, ClickHouse, Postgres. */
-export function serversOf(t: Topology, files: Files, postgresSettings: string): Server[] {
+export function serversOf(t: Topology, files: Files, launch: { zookeeper: string; postgres: string }): Server[] {
   const pick = (prefix: string) => Object.fromEntries(Object.entries(files).filter(([p]) => p.startsWith(prefix)));
   return [
     ...t.coordination.nodes.map((n) => ({
       name: n.name, role: "zookeeper" as const, shard: null, replica: null,
       ports: { ...n.endpoint.ports },
       files: { ...pick(`zookeeper/${n.name}/`), ...pick(`${n.dataDir}/`) },
+      launch: launch.zookeeper,
     })),
     ...t.hosts.map((h) => ({
       name: h.name, role: "clickhouse" as const, shard: h.address.shardIndex, replica: h.address.replicaIndex,
       ports: { ...h.endpoint.ports },
       files: pick(`${loopbackConfigDir(h.name)}/`),
+      launch: "",
     })),
-    { name: POSTGRES_NAME, role: "postgres" as const, shard: null, replica: null, ports: { tcp: t.postgres.port }, files: { "postgres/settings": postgresSettings } },
+    { name: POSTGRES_NAME, role: "postgres" as const, shard: null, replica: null, ports: { tcp: t.postgres.port }, files: {}, launch: launch.postgres },
   ];
 }
 
-export const hashFiles = (files: Files): Record<string, string> =>
-  Object.fromEntries(Object.entries(files).map(([p, c]) => [p, createHash("sha256").update(c).digest("hex")]));
+/** What a server was started with, as hashes: each file, and its launch arguments under `#launch`. */
+export const fingerprint = (server: Server): Record<string, string> =>
+  Object.fromEntries(Object.entries({ ...server.files, "#launch": server.launch }).map(([p, c]) => [p, createHash("sha256").update(c).digest("hex")]));
 
 /** Decide each server's action. `alive(name)` tells whether the recorded process still runs and is ours. */
 export function planUp(servers: readonly Server[], state: StackState | undefined, alive: (name: string) => boolean): Action[] {
@@ -58,7 +63,7 @@ export function planUp(servers: readonly Server[], state: StackState | undefined
     const rec = state?.processes[server.name];
     if (!rec) return { kind: "start", server, why: "new" };
     if (!alive(server.name)) return { kind: "start", server, why: "not running" };
-    const now = hashFiles(server.files);
+    const now = fingerprint(server);
     const paths = new Set([...Object.keys(now), ...Object.keys(rec.files)]);
     const changed = [...paths].filter((p) => now[p] !== rec.files[p]).sort();
     if (changed.length === 0) return { kind: "keep", server, pid: rec.pid };

@@ -11,7 +11,7 @@ import { buildTopology, type Topology } from "../model/topology.ts";
 import { hashPasswords } from "../render/clickhouse/index.ts";
 import { renderLoopback } from "../render/loopback.ts";
 import { ensurePackages } from "./packages.ts";
-import { hashFiles, planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
+import { fingerprint, planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
 import { initPostgres, postgresIdentity } from "./postgres.ts";
 import { isOurs, portIsFree, startServer, stopServer, tailOf, type ProcessRecord } from "./procs.ts";
 import {
@@ -47,6 +47,9 @@ export class StartError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A changed file as people read it: its name, or "launch arguments". */
+const changes = (changed: readonly string[]) => [...new Set(changed.map((c) => (c === "#launch" ? "launch arguments" : c.split("/").at(-1))))].join(", ");
+
 export async function up(opts: UpOptions): Promise<UpResult> {
   const { config, stack, log } = opts;
   if (config.coordination.kind !== "zookeeper") {
@@ -65,13 +68,16 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 
     const secrets = ensureSecrets(dir, stack, config, t, opts.cwd);
     const files = renderLoopback(t, hashPasswords(clickhousePasswords(secrets)));
-    const servers = serversOf(t, files, postgresSpec(t, dir).args.join(" "));
+    const servers = serversOf(t, files, {
+      zookeeper: zookeeperSpec(t, t.coordination.nodes[0]!, dir).args.filter((a) => a.startsWith("-X")).join(" "),
+      postgres: postgresSpec(t, dir).args.join(" "),
+    });
     const actions = planUp(servers, state, alive);
     const restarts = actions.filter((a) => a.kind === "restart");
     if (restarts.length > 0 && !opts.restart) {
       throw new StartError(
         `the config changes files that need a restart of ${restarts.map((a) => a.server.name).join(", ")} ` +
-          `(${[...new Set(restarts.flatMap((a) => a.kind === "restart" ? a.changed.map((c) => c.split("/").at(-1)) : []))].join(", ")}); ` +
+          `(${changes(restarts.flatMap((a) => (a.kind === "restart" ? a.changed : [])))}); ` +
           "run `chstack up --restart` to restart them one at a time, or restore the config",
       );
     }
@@ -86,7 +92,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
         if (a.kind === "reload") {
           run.writeFiles(a.server);
           run.record(a.server, run.current(a.server.name)!);
-          log(`  ${a.server.name.padEnd(22)} running (pid ${a.pid}), reloads ${a.changed.map((c) => c.split("/").at(-1)).join(", ")}`);
+          log(`  ${a.server.name.padEnd(22)} running (pid ${a.pid}), reloads ${changes(a.changed)}`);
         }
       }
       await run.converge(actions);
@@ -134,6 +140,7 @@ async function checkPortsFree(servers: readonly Server[]): Promise<void> {
 /** One `up` run: what it started (to undo on failure) and the state file it keeps current. */
 class Run {
   private readonly started: { server: Server; rec: ProcessRecord }[] = [];
+  private aborting = false;
   private state: StackState;
 
   constructor(private readonly dir: string, private readonly t: Topology, private readonly secrets: StackSecrets, prev: StackState | undefined, private readonly log: (l: string) => void) {
@@ -151,7 +158,6 @@ class Run {
 
   writeFiles(server: Server): void {
     for (const [path, content] of Object.entries(server.files)) {
-      if (server.role === "postgres") continue;
       mkdirSync(dirname(join(this.dir, path)), { recursive: true });
       writeFileSync(join(this.dir, path), content);
     }
@@ -159,7 +165,7 @@ class Run {
 
   record(server: Server, rec: ProcessRecord): void {
     this.state.processes[server.name] = {
-      role: server.role, pid: rec.pid, startTime: rec.startTime, argv: [...rec.argv], files: hashFiles(server.files),
+      role: server.role, pid: rec.pid, startTime: rec.startTime, argv: [...rec.argv], files: fingerprint(server),
       startedAt: this.state.processes[server.name]?.startedAt ?? new Date().toISOString(),
     };
     writeState(this.dir, this.state);
@@ -183,7 +189,8 @@ class Run {
   private async startAll(actions: readonly Action[], ready: (s: Server) => Promise<boolean>, logOf: (s: Server) => string): Promise<void> {
     const restarts = actions.filter((a) => a.kind === "restart");
     for (const a of restarts) {
-      this.log(`  ${a.server.name.padEnd(22)} restarting (pid ${a.kind === "restart" ? a.pid : ""}) for ${a.kind === "restart" ? a.changed.map((c) => c.split("/").at(-1)).join(", ") : ""}`);
+      if (a.kind !== "restart") continue;
+      this.log(`  ${a.server.name.padEnd(22)} restarting (pid ${a.pid}) for ${changes(a.changed)}`);
       await stopServer(this.state.processes[a.server.name]!);
       await this.startOne(a.server, ready, logOf, "restarted");
     }
@@ -196,6 +203,7 @@ class Run {
     const ports = Object.entries(server.ports).map(([k, v]) => `${k} ${v}`).join(", ");
     this.log(`  ${server.name.padEnd(22)} starting (${ports})`);
     const spec = this.specOf(server);
+    if (this.aborting) throw new StartError("interrupted");
     const logFile = join(this.dir, server.role === "zookeeper" ? zookeeperLog(this.node(server)) : server.role === "clickhouse" ? clickhouseStdout(this.t.hosts.find((h) => h.name === server.name)!) : postgresLog);
     mkdirSync(dirname(logFile), { recursive: true });
     const rec = startServer({ ...spec, logFile });
@@ -204,7 +212,10 @@ class Run {
     const deadline = Date.now() + 90_000;
     for (;;) {
       if (await ready(server)) break;
-      if (!isOurs(rec)) throw new StartError(`${server.name} exited while starting; the end of its log (${logOf(server)}):\n${tailOf(logOf(server))}\n${tailOf(logFile, 5)}`, server.name);
+      if (!isOurs(rec)) {
+        const extra = logOf(server) === logFile ? "" : `\n${tailOf(logFile, 5)}`;
+        throw new StartError(`${server.name} exited while starting; the end of its log (${logOf(server)}):\n${tailOf(logOf(server))}${extra}`, server.name);
+      }
       if (Date.now() > deadline) throw new StartError(`${server.name} was not ready after 90 s; the end of its log (${logOf(server)}):\n${tailOf(logOf(server))}`, server.name);
       await sleep(200);
     }
@@ -236,13 +247,14 @@ class Run {
 
   /** Stop, in reverse order, every server this run started, and forget them. */
   async abort(why: string): Promise<void> {
+    this.aborting = true; // no new start from here on; one already spawned is in `started`
     if (this.started.length === 0) return;
     this.log(`${why}: stopping the ${this.started.length} server(s) this run started`);
-    for (const { server, rec } of this.started.reverse()) {
+    while (this.started.length > 0) {
+      const { server, rec } = this.started.pop()!;
       await stopServer(rec, 15_000);
       delete this.state.processes[server.name];
+      writeState(this.dir, this.state);
     }
-    this.started.length = 0;
-    writeState(this.dir, this.state);
   }
 }

@@ -1,0 +1,98 @@
+// Failing starts leave nothing running; commands on one stack are serialised; stacks may not share ports.
+import assert from "node:assert/strict";
+import { chownSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { postgresIdentity } from "../../infra/loopback/postgres.ts";
+import { readState } from "../../infra/loopback/state.ts";
+import { fixturePath } from "../support/goldens.ts";
+import { pidsOf, processExists, processesIn, runChstack, testStack } from "../support/stack.ts";
+
+const listen = (port: number) =>
+  new Promise<Server>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(port, "127.0.0.1", () => resolve(s));
+  });
+
+describe("failing starts", () => {
+  const stack = testStack("1x1", "it-fail");
+  after(() => stack.destroy());
+
+  test("a port already taken: exit 1, the host and port named, nothing started", async () => {
+    const host = stack.topology.hosts[0]!;
+    const blocker = await listen(host.endpoint.ports.http);
+    try {
+      const r = await stack.chstack("up");
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`cannot start ${host.name}: its http port ${host.endpoint.ports.http} on 127.0.0.1 is already in use`));
+      assert.deepEqual(pidsOf(stack), {}, "no server recorded as started");
+      const st = JSON.parse((await stack.chstack("status", "--json")).stdout);
+      assert.ok(st.hosts.every((h: { state: string }) => h.state === "down"));
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  test("a server failing after others started: they are stopped again, and its log is shown", async () => {
+    // A data directory from another Postgres version: postgres refuses it after ZooKeeper and ClickHouse are up.
+    const data = join(stack.dir, "postgres", "data");
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, "PG_VERSION"), "9\n");
+    const who = postgresIdentity();
+    if (who.uid !== undefined) for (const d of [join(stack.dir, "postgres"), data]) chownSync(d, who.uid, who.gid!);
+
+    const r = await stack.chstack("up");
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /zk-solo-0\s+up in/);
+    assert.match(r.stdout, /chi-solo-0-0\s+up in/);
+    assert.match(r.stderr, /postgres exited while starting; the end of its log/);
+    assert.match(r.stderr, /could not access the server configuration file/, "the tail of Postgres's own log");
+    assert.match(r.stdout, /postgres failed: stopping the 3 server\(s\) this run started/);
+    assert.deepEqual(readState(stack.dir)?.processes, {});
+    for (const m of r.stdout.matchAll(/\(pid (\d+)\)/g)) assert.ok(!processExists(Number(m[1])), `pid ${m[1]} is gone`);
+  });
+});
+
+describe("Ctrl-C", () => {
+  const stack = testStack("2x2", "it-sigint");
+  after(() => stack.destroy());
+
+  test("interrupting up while ClickHouse starts leaves no process behind", async () => {
+    let sent = false;
+    const r = await runChstack(stack.cwd, ["up", "--stack", stack.name], (out, child) => {
+      if (!sent && /chi-posthog-\d-\d\s+starting/.test(out)) {
+        sent = true;
+        child.kill("SIGINT");
+      }
+    });
+    assert.ok(sent, r.stdout);
+    assert.equal(r.code, 130, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /interrupted: stopping the \d+ server\(s\) this run started/);
+    assert.deepEqual(processesIn(stack.dir), [], "no process runs in the stack's directory");
+    assert.deepEqual(readState(stack.dir)?.processes, {});
+  });
+});
+
+describe("one stack, one command at a time; stacks may not share ports", () => {
+  const first = testStack("1x1", "it-lock");
+  after(() => first.destroy());
+
+  test("two concurrent ups on one stack: both succeed, the second finds everything running", async () => {
+    const [a, b] = await Promise.all([first.chstack("up"), first.chstack("up")]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const outputs = [a.stdout, b.stdout];
+    assert.equal(outputs.filter((o) => /3 of 3 servers started/.test(o)).length, 1, outputs.join("\n----\n"));
+    assert.equal(outputs.filter((o) => /all 3 servers were already running/.test(o)).length, 1);
+  });
+
+  test("a second stack whose ports overlap a running stack is refused before anything starts", async () => {
+    // Same project directory, another stack name, the same port range.
+    copyFileSync(fixturePath("golden-1x1.yaml"), join(first.cwd, "Pulumi.it-clash.yaml"));
+    const r = await runChstack(first.cwd, ["up", "--stack", "it-clash"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ports 31000-31022 of stack it-clash overlap ports 31000-31022 of the running stack it-lock; choose another loopback\.portBase/);
+  });
+});

@@ -1,0 +1,105 @@
+// Integration-test stacks: a throwaway project directory holding one golden stack's config (its own stack
+// name and port range) and the golden credentials, so `up` boots exactly the golden rendering. `destroy`
+// stops what the stack started, by the pids it recorded, and deletes the directory.
+import { spawn } from "node:child_process";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadStackConfig } from "../../infra/config/load.ts";
+import { clickhouseClient } from "../../infra/loopback/servers.ts";
+import { readState, stateDir } from "../../infra/loopback/state.ts";
+import { stopServer } from "../../infra/loopback/procs.ts";
+import { loopbackTarget } from "../../infra/model/targets.ts";
+import { buildTopology, type Topology } from "../../infra/model/topology.ts";
+import { fixturePath, goldenSecrets, type GoldenName } from "./goldens.ts";
+
+const bin = fileURLToPath(new URL("../../cli/bin.mjs", import.meta.url));
+
+export interface TestStack {
+  readonly name: string;
+  readonly cwd: string;
+  readonly dir: string;
+  readonly topology: Topology;
+  chstack(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  client(hostIndex: number, role?: "admin" | "writer" | "readonly"): ReturnType<typeof clickhouseClient>;
+  destroy(): Promise<void>;
+}
+
+export function testStack(golden: GoldenName, name: string): TestStack {
+  const cwd = mkdtempSync(join(tmpdir(), `chstack-${name}-`));
+  chmodSync(cwd, 0o755); // the postgres user must reach its data directory below
+  copyFileSync(fixturePath(`golden-${golden}.yaml`), join(cwd, `Pulumi.${name}.yaml`));
+  const dir = stateDir(name, cwd);
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  copyFileSync(fixturePath("golden-secrets.json"), join(dir, "secrets.json"));
+  chmodSync(join(dir, "secrets.json"), 0o600);
+  const { config } = loadStackConfig({ stack: name, dir: cwd });
+  const topology = buildTopology(config, loopbackTarget(config), name);
+  const secrets = goldenSecrets();
+
+  const chstack = (...args: string[]) => runChstack(cwd, [...args, "--stack", name]);
+
+  return {
+    name, cwd, dir, topology, chstack,
+    client: (i, role = "admin") => clickhouseClient(topology.hosts[i]!, secrets, role),
+    async destroy() {
+      await chstack("down", "--purge");
+      // Whatever `down` could not stop (it failed, or the state is damaged) is stopped here, by recorded pid.
+      try {
+        const state = readState(dir);
+        for (const p of Object.values(state?.processes ?? {})) await stopServer(p, 5_000);
+      } catch {
+        // nothing recorded
+      }
+      rmSync(cwd, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Run the chstack command in a project directory. */
+export function runChstack(
+  cwd: string,
+  args: readonly string[],
+  onStdout?: (soFar: string, child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      onStdout?.(stdout, child);
+    });
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export const pidsOf = (stack: TestStack): Record<string, number> =>
+  Object.fromEntries(Object.entries(readState(stack.dir)?.processes ?? {}).map(([n, p]) => [n, p.pid]));
+
+/** Every process whose working directory is inside `dir` (every server of a loopback stack runs there). */
+export function processesIn(dir: string): number[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      return cwd === dir || cwd.startsWith(`${dir}/`) ? [Number(pid)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export const processExists = (pid: number): boolean => {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+  } catch {
+    return false;
+  }
+};
+
+/** Rows of a query, as objects. */
+export async function rows<T>(client: ReturnType<typeof clickhouseClient>, query: string): Promise<T[]> {
+  return (await client.query({ query, format: "JSONEachRow" })).json<T>();
+}
