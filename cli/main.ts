@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { downCommand } from "./commands/down.ts";
 import { renderCommand } from "./commands/render.ts";
+import { schemaCommand } from "./commands/schema.ts";
 import { statusCommand } from "./commands/status.ts";
 import { upCommand } from "./commands/up.ts";
 import { validateCommand } from "./commands/validate.ts";
@@ -15,12 +16,14 @@ const program = new Command("chstack")
   .addCommand(upCommand())
   .addCommand(statusCommand())
   .addCommand(downCommand())
+  .addCommand(schemaCommand())
   .addCommand(validateCommand())
   .addCommand(renderCommand());
 
-// Every command, however deep: help and version exit 0, any other command-line error exits 2.
+// Every command, however deep: help and version exit 0, any other command-line error exits 64 (EX_USAGE),
+// apart from the results commands give themselves (schema plan: 2 = statements pending).
 (function configure(cmd: Command) {
-  cmd.showHelpAfterError("(run with --help for usage)").exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  cmd.showHelpAfterError("(run with --help for usage)").exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 64));
   cmd.commands.forEach(configure);
 })(program);
 

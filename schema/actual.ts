@@ -1,0 +1,152 @@
+// What a host actually holds, read from system tables in ONE query (version, databases, tables, columns),
+// and the pure parsing of what those tables report (engine arguments, TTL, settings, codecs).
+import { normalizeExpression } from "./expressions.ts";
+
+export interface ActualColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly defaultKind: "" | "DEFAULT" | "MATERIALIZED" | "ALIAS";
+  readonly defaultExpression: string;
+  readonly comment: string;
+  /** Codec list as written in the CREATE statement, "" when none. */
+  readonly codec: string;
+}
+
+export interface ActualTable {
+  readonly database: string;
+  readonly name: string;
+  readonly engine: string;
+  readonly engineArgs: readonly string[];
+  readonly partitionKey: string;
+  readonly sortingKey: string;
+  readonly primaryKey: string;
+  readonly samplingKey: string;
+  readonly ttl: string;
+  readonly settings: Readonly<Record<string, string>>;
+  readonly columns: readonly ActualColumn[];
+}
+
+export interface HostState {
+  readonly version: string;
+  readonly databases: ReadonlySet<string>;
+  readonly tables: ReadonlyMap<string, ActualTable>;
+}
+
+const HIDDEN = "('system', 'INFORMATION_SCHEMA', 'information_schema')";
+
+/** One round trip: scalar subqueries return every table and column as arrays (works on 18.16 and current). */
+export const INTROSPECTION_QUERY = `SELECT
+  version() AS version,
+  (SELECT groupArray(name) FROM system.databases WHERE name NOT IN ${HIDDEN}) AS databases,
+  (SELECT groupArray((database, name, engine, engine_full, partition_key, sorting_key, primary_key, sampling_key, create_table_query))
+     FROM system.tables WHERE database NOT IN ${HIDDEN} AND NOT is_temporary) AS tables,
+  (SELECT groupArray((database, table, name, type, default_kind, default_expression, comment))
+     FROM system.columns WHERE database NOT IN ${HIDDEN}) AS columns`;
+
+type Row = { version: string; databases: string[]; tables: string[][]; columns: string[][] };
+
+export function parseIntrospection(row: Row): HostState {
+  const columns = new Map<string, { name: string; type: string; defaultKind: string; defaultExpression: string; comment: string }[]>();
+  for (const [database, table, name, type, defaultKind, defaultExpression, comment] of row.columns) {
+    const key = `${database}.${table}`;
+    if (!columns.has(key)) columns.set(key, []);
+    columns.get(key)!.push({ name: name!, type: type!, defaultKind: defaultKind!, defaultExpression: defaultExpression!, comment: comment! });
+  }
+  const tables = new Map<string, ActualTable>();
+  for (const [database, name, engine, engineFull, partitionKey, sortingKey, primaryKey, samplingKey, createQuery] of row.tables) {
+    const key = `${database}.${name}`;
+    const codecs = codecsOf(createQuery!);
+    tables.set(key, {
+      database: database!, name: name!, engine: engine!,
+      engineArgs: engineArgs(engineFull!),
+      partitionKey: partitionKey!, sortingKey: sortingKey!, primaryKey: primaryKey!, samplingKey: samplingKey!,
+      ttl: clauseOf(engineFull!, "TTL"),
+      settings: settingsOf(engineFull!),
+      columns: (columns.get(key) ?? []).map((c) => ({
+        ...c,
+        defaultKind: c.defaultKind as ActualColumn["defaultKind"],
+        codec: codecs.get(c.name) ?? "",
+      })),
+    });
+  }
+  return { version: row.version, databases: new Set(row.databases), tables };
+}
+
+/** Split at top-level commas, outside quotes and brackets. */
+export function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quote = "";
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === "'" || c === "`" || c === '"') quote = c;
+    else if (c === "(" || c === "[") depth++;
+    else if (c === ")" || c === "]") depth--;
+    else if (c === "," && depth === 0) {
+      parts.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  const last = text.slice(start).trim();
+  if (last) parts.push(last);
+  return parts;
+}
+
+/** The text inside the parentheses that open at `open`. */
+function parenthesized(text: string, open: number): string {
+  let depth = 0;
+  let quote = "";
+  for (let i = open; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === "'" || c === "`" || c === '"') quote = c;
+    else if (c === "(") depth++;
+    else if (c === ")" && --depth === 0) return text.slice(open + 1, i);
+  }
+  return text.slice(open + 1);
+}
+
+/** `ReplicatedReplacingMergeTree('/p', '{replica}', ver) PARTITION BY ...` -> ["'/p'", "'{replica}'", "ver"]. */
+export function engineArgs(engineFull: string): string[] {
+  const m = /^\s*\w+\s*\(/.exec(engineFull);
+  return m ? splitTopLevel(parenthesized(engineFull, m[0].length - 1)) : [];
+}
+
+/** A top-level clause of engine_full (`TTL`), up to the next clause. */
+function clauseOf(engineFull: string, keyword: "TTL"): string {
+  const m = new RegExp(`\\s${keyword}\\s(.*?)(\\sSETTINGS\\s|$)`, "s").exec(engineFull);
+  return m?.[1]?.trim() ?? "";
+}
+
+function settingsOf(engineFull: string): Record<string, string> {
+  const m = /\sSETTINGS\s(.*)$/s.exec(engineFull);
+  if (!m) return {};
+  return Object.fromEntries(splitTopLevel(m[1]!).map((kv) => {
+    const [k, ...v] = kv.split("=");
+    return [k!.trim(), v.join("=").trim().replace(/^'(.*)'$/, "$1")];
+  }));
+}
+
+/** Column codecs from the CREATE statement (18.16's system.columns has no codec column). */
+export function codecsOf(createQuery: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const open = createQuery.indexOf("(");
+  if (open < 0) return out;
+  for (const def of splitTopLevel(parenthesized(createQuery, open))) {
+    const name = /^`((?:[^`\\]|\\.)*)`|^(\S+)/.exec(def);
+    const codec = /\sCODEC\s*\(/.exec(def);
+    if (name && codec) out.set(name[1] ?? name[2]!, parenthesized(def, codec.index + codec[0].length - 1));
+  }
+  return out;
+}
+
+/** An identifier argument as written by either version ('x', `x` or x). */
+export const unquote = (arg: string) => arg.replace(/^'(.*)'$|^`(.*)`$/, "$1$2");
+
+export const sameExpression = (a: string, b: string) => normalizeExpression(a) === normalizeExpression(b);

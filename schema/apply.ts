@@ -1,0 +1,123 @@
+// The applier: the only schema module that changes servers. Plan, refuse if anything is unresolved, run
+// the tasks phase by phase (hosts in parallel, each host's tasks in order, a progress line per statement),
+// record every statement in the host's ledger, then confirm by introspecting again.
+import { randomUUID } from "node:crypto";
+import type { Topology } from "../infra/model/topology.ts";
+import { introspect, type HostConnection } from "./connection.ts";
+import type { Declaration } from "./declare.ts";
+import { LEDGER_DDL, record } from "./ledger.ts";
+import { plan, type AllowKind, type Observed, type Plan, type Task } from "./plan.ts";
+
+export interface HostOutcome {
+  readonly host: string;
+  readonly applied: readonly Task[];
+  readonly failed?: { readonly task: Task; readonly error: string };
+  /** Tasks not run: after a failure on this host, or because the host was unreachable. */
+  readonly undone: readonly Task[];
+}
+
+export interface ApplyResult {
+  readonly plan: Plan;
+  readonly outcomes: readonly HostOutcome[];
+  /** The plan after applying: empty when every host converged. */
+  readonly after: Plan;
+  readonly converged: boolean;
+}
+
+export class PlanBlockedError extends Error {
+  readonly code = "PLAN_BLOCKED";
+  constructor(readonly plan: Plan) {
+    super(`nothing was applied: ${plan.drift.filter((d) => !d.resolved).length} unresolved difference(s) (see the plan)`);
+  }
+}
+
+export interface ApplyOptions {
+  readonly allow?: ReadonlySet<AllowKind>;
+  readonly log?: (line: string) => void;
+  /** Called after each statement succeeds (tests use it to kill a server mid-apply). */
+  readonly afterStatement?: (task: Task) => Promise<void> | void;
+  /** How long to wait for replicas to catch up before calling the apply unconverged. */
+  readonly confirmTimeoutMs?: number;
+}
+
+/** Introspect every host in parallel, one round trip each; an unreachable host is recorded, not fatal. */
+export async function observe(t: Topology, conns: ReadonlyMap<string, HostConnection>): Promise<Map<string, Observed>> {
+  const entries = await Promise.all(
+    t.hosts.map(async (h): Promise<[string, Observed]> => {
+      try {
+        return [h.name, { ok: true, state: await introspect(conns.get(h.name)!) }];
+      } catch (e) {
+        return [h.name, { ok: false, error: (e as Error).message.split("\n")[0]! }];
+      }
+    }),
+  );
+  return new Map(entries);
+}
+
+export async function planFor(decl: Declaration, t: Topology, conns: ReadonlyMap<string, HostConnection>, allow?: ReadonlySet<AllowKind>): Promise<Plan> {
+  return plan(decl, t, await observe(t, conns), allow);
+}
+
+export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<string, HostConnection>, opts: ApplyOptions = {}): Promise<ApplyResult> {
+  const log = opts.log ?? (() => undefined);
+  const first = await planFor(decl, t, conns, opts.allow);
+  if (first.blocked) throw new PlanBlockedError(first);
+  const unreachable = new Set(first.unreachable.map((u) => u.host));
+  if (first.tasks.length === 0) {
+    return { plan: first, after: first, converged: unreachable.size === 0, outcomes: t.hosts.map((h) => ({ host: h.name, applied: [], undone: [] })) };
+  }
+
+  const applyId = randomUUID();
+  const applied = new Map<string, Task[]>(t.hosts.map((h) => [h.name, []]));
+  const failed = new Map<string, { task: Task; error: string }>();
+  const width = Math.max(...t.hosts.map((h) => h.name.length));
+  const hostsWithTasks = [...new Set(first.tasks.map((x) => x.host))];
+  await Promise.all(hostsWithTasks.map(async (host) => {
+    try {
+      for (const sql of LEDGER_DDL) await conns.get(host)!.command(sql);
+    } catch (e) {
+      failed.set(host, { task: first.tasks.find((x) => x.host === host)!, error: `cannot write the ledger: ${(e as Error).message.split("\n")[0]}` });
+    }
+  }));
+
+  for (const phase of [1, 2, 3, 4, 5] as const) {
+    const byHost = new Map<string, Task[]>();
+    for (const task of first.tasks.filter((x) => x.phase === phase && !failed.has(x.host))) byHost.set(task.host, [...(byHost.get(task.host) ?? []), task]);
+    await Promise.all([...byHost].map(async ([host, tasks]) => {
+      const conn = conns.get(host)!;
+      for (const task of tasks) {
+        const done = applied.get(host)!;
+        log(`  ${host.padEnd(width)}  ${task.kind.padEnd(15)} ${task.table}${task.column ? `.${task.column}` : ""}${task.group ? ` (replicates to ${task.group.length} hosts)` : ""}`);
+        try {
+          await conn.command(task.sql);
+        } catch (e) {
+          const error = (e as Error).message.split("\n")[0]!;
+          failed.set(host, { task, error });
+          log(`  ${host.padEnd(width)}  FAILED: ${error}`);
+          await record(conn, { applyId, hash: first.declarationHash, task, result: "failed", error }).catch(() => undefined);
+          return;
+        }
+        done.push(task);
+        await record(conn, { applyId, hash: first.declarationHash, task, result: "ok" }).catch(() => undefined);
+        await opts.afterStatement?.(task);
+      }
+    }));
+  }
+
+  for (const host of hostsWithTasks) {
+    await record(conns.get(host)!, { applyId, hash: first.declarationHash, result: failed.has(host) ? "failed" : "ok", error: failed.get(host)?.error }).catch(() => undefined);
+  }
+
+  // Confirm: introspect again; replicas that received a replicated ALTER may need a moment to show it.
+  const deadline = Date.now() + (opts.confirmTimeoutMs ?? 30_000);
+  let after = await planFor(decl, t, conns, opts.allow);
+  while (failed.size === 0 && after.tasks.length > 0 && after.tasks.every((x) => x.kind === "sync-replica") && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    after = await planFor(decl, t, conns, opts.allow);
+  }
+  const outcomes = t.hosts.map((h) => {
+    const done = new Set(applied.get(h.name));
+    return { host: h.name, applied: [...done], failed: failed.get(h.name), undone: first.tasks.filter((x) => x.host === h.name && !done.has(x)) };
+  });
+  return { plan: first, outcomes, after, converged: failed.size === 0 && after.tasks.length === 0 && after.unreachable.length === 0 && !after.blocked };
+}

@@ -1,0 +1,58 @@
+// The SQL of every step, from validated declarations only (identifiers were checked, expressions are
+// single expressions, strings are literals). No ON CLUSTER: the applier runs each statement on the hosts
+// the plan names.
+import { fullName, zookeeperPathOf, type Column, type DistributedTable, type LocalTable } from "./declare.ts";
+import { stringLiteral } from "./expressions.ts";
+
+export const createDatabase = (db: string) => `CREATE DATABASE IF NOT EXISTS ${db}`;
+
+export function columnDefinition(c: Column): string {
+  let sql = `${c.name} ${c.type}`;
+  if (c.default) sql += ` ${c.default.kind} ${c.default.expression}`;
+  if (c.comment !== undefined) sql += ` COMMENT ${stringLiteral(c.comment)}`;
+  if (c.codec) sql += ` CODEC(${c.codec.join(", ")})`;
+  return sql;
+}
+
+const keyList = (exprs: readonly string[]) => (exprs.length === 1 ? exprs[0]! : `(${exprs.join(", ")})`);
+
+export function engineClause(t: LocalTable): string {
+  const family = t.replicated ? `Replicated${t.engine.family}` : t.engine.family;
+  const args: string[] = t.replicated ? [stringLiteral(zookeeperPathOf(t)), stringLiteral(t.replicaName)] : [];
+  if (t.engine.family === "ReplacingMergeTree" && t.engine.version) args.push(t.engine.version);
+  if (t.engine.family === "CollapsingMergeTree") args.push(t.engine.sign);
+  return args.length > 0 ? `${family}(${args.join(", ")})` : family;
+}
+
+export function createLocalTable(t: LocalTable): string {
+  const lines = [`CREATE TABLE IF NOT EXISTS ${fullName(t)}`, "(", t.columns.map((c) => `    ${columnDefinition(c)}`).join(",\n"), ")", `ENGINE = ${engineClause(t)}`];
+  if (t.partitionBy) lines.push(`PARTITION BY ${t.partitionBy}`);
+  lines.push(`ORDER BY ${keyList(t.orderBy)}`);
+  if (t.primaryKey) lines.push(`PRIMARY KEY ${keyList(t.primaryKey)}`);
+  if (t.sampleBy) lines.push(`SAMPLE BY ${t.sampleBy}`);
+  if (t.ttl) lines.push(`TTL ${t.ttl}`);
+  const settings = Object.entries(t.settings);
+  if (settings.length > 0) lines.push(`SETTINGS ${settings.map(([k, v]) => `${k} = ${typeof v === "number" ? v : stringLiteral(v)}`).join(", ")}`);
+  return lines.join("\n");
+}
+
+/** A Distributed table carries the local table's columns (what `AS local` would copy) and names its database literally. */
+export function createDistributedTable(t: DistributedTable, cluster: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${fullName(t)}`,
+    "(",
+    t.target.columns.map((c) => `    ${columnDefinition(c)}`).join(",\n"),
+    ")",
+    `ENGINE = Distributed(${cluster}, ${t.target.database}, ${t.target.name}, ${t.shardingKey})`,
+  ].join("\n");
+}
+
+export const addColumn = (table: string, c: Column, after: string | undefined) =>
+  `ALTER TABLE ${table} ADD COLUMN ${columnDefinition(c)}${after ? ` AFTER ${after}` : ""}`;
+/** Type, default and codec of a column (its comment has a statement of its own). */
+export const modifyColumn = (table: string, c: Column) => `ALTER TABLE ${table} MODIFY COLUMN ${columnDefinition({ ...c, comment: undefined })}`;
+export const commentColumn = (table: string, c: Column) => `ALTER TABLE ${table} COMMENT COLUMN ${c.name} ${stringLiteral(c.comment ?? "")}`;
+export const dropColumn = (table: string, column: string) => `ALTER TABLE ${table} DROP COLUMN ${column}`;
+export const modifyTtl = (table: string, ttl: string) => `ALTER TABLE ${table} MODIFY TTL ${ttl}`;
+export const dropTable = (table: string) => `DROP TABLE ${table}`;
+export const syncReplica = (table: string) => `SYSTEM SYNC REPLICA ${table}`;

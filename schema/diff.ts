@@ -1,0 +1,70 @@
+// Declared vs actual for one table on one host: pure. Column changes come back as what to do; table-level
+// differences no ALTER can make come back as reasons a migration is needed.
+import { sameExpression, unquote, type ActualColumn, type ActualTable } from "./actual.ts";
+import { zookeeperPathOf, type Column, type TableDecl } from "./declare.ts";
+import { normalizeExpression } from "./expressions.ts";
+
+export interface ColumnDiff {
+  readonly missing: readonly { column: Column; after: string | undefined }[];
+  readonly undeclared: readonly ActualColumn[];
+  readonly typeChanged: readonly { column: Column; actual: ActualColumn }[];
+  readonly defaultChanged: readonly Column[];
+  readonly commentChanged: readonly Column[];
+  readonly codecChanged: readonly { column: Column; actual: ActualColumn }[];
+}
+
+export const declaredColumns = (t: TableDecl) => (t.kind === "table" ? t.columns : t.target.columns);
+
+export function diffColumns(t: TableDecl, actual: ActualTable): ColumnDiff {
+  const declared = declaredColumns(t);
+  const byName = new Map(actual.columns.map((c) => [c.name, c]));
+  const names = new Set(declared.map((c) => c.name));
+  const out = { missing: [], undeclared: [], typeChanged: [], defaultChanged: [], commentChanged: [], codecChanged: [] } as {
+    -readonly [K in keyof ColumnDiff]: ColumnDiff[K] extends readonly (infer E)[] ? E[] : never;
+  };
+  declared.forEach((c, i) => {
+    const a = byName.get(c.name);
+    if (!a) return out.missing.push({ column: c, after: declared[i - 1]?.name });
+    if (normalizeExpression(a.type) !== normalizeExpression(c.type)) out.typeChanged.push({ column: c, actual: a });
+    const kind = c.default?.kind ?? "";
+    if (kind !== a.defaultKind || !sameExpression(c.default?.expression ?? "", a.defaultExpression)) out.defaultChanged.push(c);
+    if ((c.comment ?? "") !== a.comment) out.commentChanged.push(c);
+    if (!sameExpression((c.codec ?? []).join(", "), a.codec)) out.codecChanged.push({ column: c, actual: a });
+  });
+  for (const a of actual.columns) if (!names.has(a.name)) out.undeclared.push(a);
+  return out;
+}
+
+/** Why the table as it stands cannot become the declared one by ALTER (engine, keys, Distributed target). */
+export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: string): string[] {
+  const reasons: string[] = [];
+  const differs = (what: string, declared: string, got: string) => {
+    if (!sameExpression(declared, got)) reasons.push(`${what} is ${got || "(none)"}, declared ${declared || "(none)"}`);
+  };
+  if (t.kind === "distributed") {
+    if (actual.engine !== "Distributed") return [`engine is ${actual.engine}, declared Distributed`];
+    const [c, db, table, key] = actual.engineArgs;
+    differs("Distributed target", `${cluster}.${t.target.database}.${t.target.name}`, `${unquote(c ?? "")}.${unquote(db ?? "")}.${unquote(table ?? "")}`);
+    differs("sharding key", t.shardingKey, key ?? "");
+    return reasons;
+  }
+  const engine = t.replicated ? `Replicated${t.engine.family}` : t.engine.family;
+  if (actual.engine !== engine) return [`engine is ${actual.engine}, declared ${engine}`];
+  const args = [...actual.engineArgs];
+  if (t.replicated) {
+    differs("ZooKeeper path", zookeeperPathOf(t), unquote(args.shift() ?? ""));
+    differs("replica name", t.replicaName, unquote(args.shift() ?? ""));
+  }
+  const param = t.engine.family === "ReplacingMergeTree" ? t.engine.version ?? "" : t.engine.family === "CollapsingMergeTree" ? t.engine.sign : "";
+  differs(`${t.engine.family} parameter`, param, args.join(", "));
+  differs("ORDER BY", t.orderBy.join(", "), actual.sortingKey);
+  differs("PRIMARY KEY", (t.primaryKey ?? t.orderBy).join(", "), actual.primaryKey);
+  differs("PARTITION BY", t.partitionBy ?? "", actual.partitionKey);
+  differs("SAMPLE BY", t.sampleBy ?? "", actual.samplingKey);
+  for (const [k, v] of Object.entries(t.settings)) {
+    if (actual.settings[k] !== String(v)) reasons.push(`setting ${k} is ${actual.settings[k] ?? "(default)"}, declared ${v}`);
+  }
+  return reasons;
+}
+
+export const ttlChanged = (t: TableDecl, actual: ActualTable) => t.kind === "table" && !sameExpression(t.ttl ?? "", actual.ttl);

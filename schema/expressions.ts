@@ -1,0 +1,101 @@
+// What may reach SQL from a declaration: identifiers of a safe alphabet (never quoted, so never escaped
+// wrongly), and expressions that are exactly one expression. An expression is lexed (strings, quoted
+// names, parentheses) and refused when it holds a `;`, a comment, an unbalanced bracket, a top-level
+// comma (it would start another column or argument), or a top-level clause keyword (it would start
+// another clause: `1 COMMENT 'x'`, `x) ENGINE = ...`). Strings are single-quoted ClickHouse literals.
+
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Words that begin a clause or a statement: never at the top level of an expression. */
+const CLAUSE_WORDS = new Set([
+  "ALIAS", "ALTER", "ATTACH", "CODEC", "COMMENT", "CREATE", "DEFAULT", "DELETE", "DETACH", "DROP", "ENGINE",
+  "FORMAT", "FROM", "GRANT", "INSERT", "INTO", "KILL", "MATERIALIZED", "OPTIMIZE", "ORDER", "PARTITION",
+  "PRIMARY", "RENAME", "REVOKE", "SAMPLE", "SELECT", "SETTINGS", "SYSTEM", "TRUNCATE", "TTL", "UNION", "UPDATE",
+  "USE", "WITH",
+]);
+
+export function identifierProblem(name: unknown): string | undefined {
+  if (typeof name !== "string") return "must be a string";
+  if (name.length === 0 || name.length > 127) return "must be 1 to 127 characters";
+  if (!IDENTIFIER.test(name)) return "must be an identifier: letters, digits and _, not starting with a digit (no quotes, backticks, dots or spaces)";
+  return undefined;
+}
+
+/** Why `text` is not exactly one expression, or undefined when it is. */
+export function expressionProblem(text: unknown): string | undefined {
+  if (typeof text !== "string") return "must be a string";
+  if (text.trim().length === 0) return "must not be empty";
+  if (text.length > 4096) return "must be at most 4096 characters";
+  const depth: string[] = [];
+  let i = 0;
+  let topLevelWords = "";
+  while (i < text.length) {
+    const c = text[i]!;
+    const next = text[i + 1];
+    if (c === "'" || c === "`" || c === '"') {
+      const end = closingQuote(text, i);
+      if (end < 0) return `has an unterminated ${c === "'" ? "string" : "quoted name"}`;
+      if (depth.length === 0) topLevelWords += " ";
+      i = end + 1;
+      continue;
+    }
+    if (c === ";") return "must be a single expression: `;` is not allowed";
+    if ((c === "-" && next === "-") || (c === "/" && next === "*") || c === "#") return "must not contain a comment";
+    if (c === "\\") return "must not contain a backslash outside a string";
+    if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(c)) return "must not contain control characters";
+    if (c === "(" || c === "[") depth.push(c === "(" ? ")" : "]");
+    else if (c === ")" || c === "]") {
+      if (depth.pop() !== c) return `has an unbalanced ${c}`;
+    } else if (c === "," && depth.length === 0) {
+      return "must be a single expression: a top-level comma would start another one (wrap a tuple in parentheses)";
+    }
+    if (depth.length === 0) topLevelWords += c;
+    i++;
+  }
+  if (depth.length > 0) return `has an unclosed ${depth.at(-1) === ")" ? "(" : "["}`;
+  const clause = topLevelWords.toUpperCase().split(/[^A-Z_]+/).find((w) => CLAUSE_WORDS.has(w));
+  if (clause) return `must be a single expression: \`${clause}\` would start another clause`;
+  return undefined;
+}
+
+/** Index of the quote that closes the one at `start` ('' and \' escape inside strings), or -1. */
+function closingQuote(text: string, start: number): number {
+  const q = text[start];
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === "\\") i++;
+    else if (text[i] === q) {
+      if (text[i + 1] === q) i++;
+      else return i;
+    }
+  }
+  return -1;
+}
+
+/** A name read from a server (it may be anything): bare when it is an identifier, else backquoted. */
+export const quoteName = (name: string) => (IDENTIFIER.test(name) ? name : `\`${name.replaceAll("\\", "\\\\").replaceAll("`", "\\`")}\``);
+
+/** A ClickHouse string literal. */
+export function stringLiteral(value: string): string {
+  return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+/** Whitespace-insensitive form used to compare an expression with what the server reports. */
+export function normalizeExpression(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; ) {
+    const c = text[i]!;
+    if (c === "'" || c === '"') {
+      const end = closingQuote(text, i);
+      out += text.slice(i, end < 0 ? undefined : end + 1);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === "`") {
+      const end = closingQuote(text, i);
+      out += text.slice(i + 1, end < 0 ? undefined : end); // `name` and name are the same name
+      i = end < 0 ? text.length : end + 1;
+    } else {
+      if (!/\s/.test(c)) out += c;
+      i++;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,34 @@
+// What each ClickHouse version can take, so that a declaration needing more is refused before any statement
+// is sent. Thresholds are conservative (a feature is assumed from the first release known to have it).
+export interface Version {
+  readonly major: number;
+  readonly minor: number;
+  readonly text: string;
+}
+
+export function parseVersion(text: string): Version {
+  const m = /^(\d+)\.(\d+)/.exec(text);
+  if (!m) throw new Error(`not a ClickHouse version: ${JSON.stringify(text)}`);
+  return { major: Number(m[1]), minor: Number(m[2]), text };
+}
+
+const atLeast = (v: Version, major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor);
+
+export const FEATURES = {
+  /** Column CODEC(...): 19.x (measured: a syntax error on 18.16). */
+  codec: { name: "column CODEC", since: [19, 11] },
+  /** Table TTL: 19.6 (measured: a syntax error on 18.16). */
+  ttl: { name: "table TTL", since: [19, 6] },
+  /** COMMENT on a column of a Replicated table (measured on 18.16: CREATE fails with "Table structure in
+   * ZooKeeper is too different", ALTER ... COMMENT COLUMN times out). */
+  replicatedComment: { name: "column COMMENT on a replicated table", since: [19, 11] },
+  /** ALTER TABLE ... MODIFY SETTING. */
+  modifySetting: { name: "ALTER ... MODIFY SETTING", since: [19, 11] },
+} as const;
+
+export type Feature = keyof typeof FEATURES;
+
+export function supports(v: Version, feature: Feature): boolean {
+  const [major, minor] = FEATURES[feature].since;
+  return atLeast(v, major, minor);
+}

@@ -1,0 +1,217 @@
+// The planner: declared tables vs each host's actual state -> ordered tasks and drift. Pure.
+//
+// Phases run in order; within a phase hosts run in parallel, each host's tasks in order:
+//   1 drop        undeclared tables, when --allow drop-table (Distributed ones first)
+//   2 database    CREATE DATABASE on every host
+//   3 replicated  ALTERs of a replicated table, once per replication group (the hosts sharing its
+//                 ZooKeeper path: a shard by default), on one live replica that has the table
+//   4 local       on every host: SYSTEM SYNC REPLICA where a group was altered or a replica lags, CREATE of
+//                 missing local tables (after the ALTERs, so a new replica matches ZooKeeper), ALTERs of
+//                 non-replicated tables
+//   5 distributed CREATE or ALTER of Distributed tables, after the local tables they read
+import { createHash } from "node:crypto";
+import type { ClickHouseHost, Topology } from "../infra/model/topology.ts";
+import type { ActualTable, HostState } from "./actual.ts";
+import * as ddl from "./ddl.ts";
+import { fullName, zookeeperPathOf, type Declaration, type LocalTable, type TableDecl } from "./declare.ts";
+import { diffColumns, migrationReasons, ttlChanged } from "./diff.ts";
+import { quoteName } from "./expressions.ts";
+import { FEATURES, parseVersion, supports, type Feature } from "./features.ts";
+
+export type AllowKind = "drop-column" | "drop-table" | "modify-type";
+export const ALLOW_KINDS: readonly AllowKind[] = ["drop-column", "drop-table", "modify-type"];
+
+export type StepKind =
+  | "drop-table" | "create-database" | "create-table" | "add-column" | "modify-column" | "comment-column"
+  | "modify-ttl" | "drop-column" | "modify-type" | "sync-replica";
+
+export interface Task {
+  readonly phase: 1 | 2 | 3 | 4 | 5;
+  /** The host the statement runs on. */
+  readonly host: string;
+  readonly kind: StepKind;
+  readonly table: string;
+  readonly column?: string;
+  readonly sql: string;
+  /** For a replicated ALTER: every host of the replication group it reaches. */
+  readonly group?: readonly string[];
+}
+
+export type DriftKind = "undeclared-table" | "undeclared-column" | "type-change" | "needs-migration" | "unsupported";
+
+export interface Drift {
+  readonly kind: DriftKind;
+  readonly hosts: readonly string[];
+  readonly table: string;
+  readonly column?: string;
+  readonly reason: string;
+  /** The flag that would apply it; set only when it is allowed and planned. */
+  readonly allowedBy?: AllowKind;
+  readonly resolved: boolean;
+}
+
+export interface Plan {
+  readonly declarationHash: string;
+  readonly tasks: readonly Task[];
+  readonly drift: readonly Drift[];
+  readonly unreachable: readonly { host: string; error: string }[];
+  /** Unresolved drift: apply refuses to start. */
+  readonly blocked: boolean;
+}
+
+export type Observed = { ok: true; state: HostState } | { ok: false; error: string };
+
+export function declarationHash(decl: Declaration, cluster: string): string {
+  const text = decl.tables.map((t) => (t.kind === "table" ? ddl.createLocalTable(t) : ddl.createDistributedTable(t, cluster))).join(";\n");
+  return createHash("sha256").update(text).digest("hex").slice(0, 16);
+}
+
+const expandPath = (path: string, host: ClickHouseHost) =>
+  path.replaceAll("{shard}", host.macros.shard).replaceAll("{cluster}", host.macros.cluster).replaceAll("{replica}", host.macros.replica);
+
+export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<string, Observed>, allow: ReadonlySet<AllowKind> = new Set()): Plan {
+  const tasks: Task[] = [];
+  const drift: Drift[] = [];
+  const unreachable: { host: string; error: string }[] = [];
+  const live: { host: ClickHouseHost; state: HostState }[] = [];
+  for (const host of t.hosts) {
+    const o = observed.get(host.name);
+    if (!o || !o.ok) unreachable.push({ host: host.name, error: o && !o.ok ? o.error : "not introspected" });
+    else live.push({ host, state: o.state });
+  }
+  const stateOf = new Map(live.map((l) => [l.host.name, l.state]));
+  const addDrift = (d: Omit<Drift, "resolved">, resolved = false) => drift.push({ ...d, resolved });
+
+  // Version gates: refuse up front, per host and feature.
+  for (const { host, state } of live) {
+    const v = parseVersion(state.version);
+    for (const table of decl.tables) {
+      for (const [feature, field] of featuresUsed(table)) {
+        if (!supports(v, feature)) {
+          const [major, minor] = FEATURES[feature].since;
+          addDrift({ kind: "unsupported", hosts: [host.name], table: fullName(table), reason: `${field}: ${FEATURES[feature].name} needs ClickHouse ${major}.${minor}+, ${host.name} runs ${state.version}` });
+        }
+      }
+    }
+  }
+
+  // Undeclared tables in the declared databases.
+  const declared = new Set(decl.tables.map(fullName));
+  const databases = [...new Set(decl.tables.map((x) => x.database))];
+  for (const { host, state } of live) {
+    const extra = [...state.tables.values()].filter((a) => databases.includes(a.database) && !declared.has(`${a.database}.${a.name}`));
+    extra.sort((a, b) => Number(b.engine === "Distributed") - Number(a.engine === "Distributed"));
+    for (const a of extra) {
+      const name = `${a.database}.${a.name}`;
+      const ok = allow.has("drop-table");
+      addDrift({ kind: "undeclared-table", hosts: [host.name], table: name, reason: `${name} (${a.engine}) exists on ${host.name} but is not declared`, allowedBy: ok ? "drop-table" : undefined }, ok);
+      if (ok) tasks.push({ phase: 1, host: host.name, kind: "drop-table", table: name, sql: ddl.dropTable(`${quoteName(a.database)}.${quoteName(a.name)}`) });
+    }
+    for (const db of databases) if (!state.databases.has(db)) tasks.push({ phase: 2, host: host.name, kind: "create-database", table: db, sql: ddl.createDatabase(db) });
+  }
+
+  for (const table of decl.tables) {
+    const name = fullName(table);
+    if (table.kind === "table" && table.replicated) {
+      // Replication groups: hosts whose expanded ZooKeeper path is the same.
+      const groups = new Map<string, ClickHouseHost[]>();
+      for (const h of t.hosts) {
+        const key = expandPath(zookeeperPathOf(table), h);
+        groups.set(key, [...(groups.get(key) ?? []), h]);
+      }
+      for (const members of groups.values()) planReplicatedGroup(table, members);
+    } else {
+      for (const { host, state } of live) planPerHost(table, host, state.tables.get(name));
+    }
+  }
+
+  function planReplicatedGroup(table: LocalTable, members: readonly ClickHouseHost[]) {
+    const name = fullName(table);
+    const liveMembers = members.filter((m) => stateOf.has(m.name));
+    const holders = liveMembers.filter((m) => stateOf.get(m.name)!.tables.has(name));
+    const group = members.map((m) => m.name);
+    const on = holders[0];
+    if (on) {
+      const actualOn = stateOf.get(on.name)!.tables.get(name)!;
+      const reasons = migrationReasons(table, actualOn, t.cluster);
+      for (const r of reasons) addDrift({ kind: "needs-migration", hosts: holders.map((h) => h.name), table: name, reason: r });
+      const diffs = holders.map((h) => ({ host: h, diff: diffColumns(table, stateOf.get(h.name)!.tables.get(name)!) }));
+      const lagging = new Set<string>();
+      const alter = (kind: StepKind, column: string | undefined, sql: string) => tasks.push({ phase: 3, host: on.name, kind, table: name, column, sql, group });
+      table.columns.forEach((column, i) => {
+        const lacking = diffs.filter((d) => d.diff.missing.some((m) => m.column.name === column.name));
+        if (lacking.length === 0) return;
+        // On no replica yet: ALTER once. On some: the others are catching up from the replication log.
+        if (lacking.length === diffs.length) alter("add-column", column.name, ddl.addColumn(name, column, table.columns[i - 1]?.name));
+        for (const d of lacking) lagging.add(d.host.name);
+      });
+      const first = diffs[0]!.diff;
+      for (const c of first.defaultChanged.filter((c) => !first.typeChanged.some((x) => x.column.name === c.name))) alter("modify-column", c.name, ddl.modifyColumn(name, c));
+      for (const { column } of first.codecChanged) if (!first.defaultChanged.includes(column)) alter("modify-column", column.name, ddl.modifyColumn(name, column));
+      for (const c of first.commentChanged) alter("comment-column", c.name, ddl.commentColumn(name, c));
+      if (ttlChanged(table, actualOn) && table.ttl) alter("modify-ttl", undefined, ddl.modifyTtl(name, table.ttl));
+      columnDrift(name, holders.map((h) => h.name), first, (kind, column, sql) => alter(kind, column, sql));
+      const altered = tasks.some((x) => x.phase === 3 && x.table === name && x.host === on.name);
+      for (const h of holders) {
+        if (h.name !== on.name && (altered || lagging.has(h.name))) {
+          tasks.push({ phase: 4, host: h.name, kind: "sync-replica", table: name, sql: ddl.syncReplica(name) });
+        }
+      }
+    }
+    for (const m of liveMembers) {
+      if (!stateOf.get(m.name)!.tables.has(name)) tasks.push({ phase: 4, host: m.name, kind: "create-table", table: name, sql: ddl.createLocalTable(table) });
+    }
+  }
+
+  function planPerHost(table: TableDecl, host: ClickHouseHost, actual: ActualTable | undefined) {
+    const name = fullName(table);
+    const phase = table.kind === "distributed" ? 5 : 4;
+    if (!actual) {
+      const sql = table.kind === "distributed" ? ddl.createDistributedTable(table, t.cluster) : ddl.createLocalTable(table);
+      tasks.push({ phase, host: host.name, kind: "create-table", table: name, sql });
+      return;
+    }
+    for (const r of migrationReasons(table, actual, t.cluster)) addDrift({ kind: "needs-migration", hosts: [host.name], table: name, reason: r });
+    const d = diffColumns(table, actual);
+    const add = (kind: StepKind, column: string | undefined, sql: string) => tasks.push({ phase, host: host.name, kind, table: name, column, sql });
+    for (const { column, after } of d.missing) add("add-column", column.name, ddl.addColumn(name, column, after));
+    for (const c of d.defaultChanged) if (!d.typeChanged.some((x) => x.column.name === c.name)) add("modify-column", c.name, ddl.modifyColumn(name, c));
+    for (const c of d.commentChanged) add("comment-column", c.name, ddl.commentColumn(name, c));
+    if (ttlChanged(table, actual) && table.kind === "table" && table.ttl) add("modify-ttl", undefined, ddl.modifyTtl(name, table.ttl));
+    columnDrift(name, [host.name], d, add);
+  }
+
+  /** Undeclared columns and type changes: drift, planned only when allowed. */
+  function columnDrift(name: string, hosts: string[], d: ReturnType<typeof diffColumns>, add: (k: StepKind, c: string, sql: string) => void) {
+    for (const a of d.undeclared) {
+      const ok = allow.has("drop-column");
+      addDrift({ kind: "undeclared-column", hosts, table: name, column: a.name, reason: `column ${a.name} ${a.type} is not declared`, allowedBy: ok ? "drop-column" : undefined }, ok);
+      if (ok) add("drop-column", a.name, ddl.dropColumn(name, quoteName(a.name)));
+    }
+    for (const { column, actual } of d.typeChanged) {
+      const ok = allow.has("modify-type");
+      addDrift({ kind: "type-change", hosts, table: name, column: column.name, reason: `column ${column.name} is ${actual.type}, declared ${column.type}`, allowedBy: ok ? "modify-type" : undefined }, ok);
+      if (ok) add("modify-type", column.name, ddl.modifyColumn(name, column));
+    }
+  }
+
+  tasks.sort((a, b) => a.phase - b.phase);
+  return {
+    declarationHash: declarationHash(decl, t.cluster),
+    tasks,
+    drift,
+    unreachable,
+    blocked: drift.some((d) => !d.resolved),
+  };
+}
+
+function featuresUsed(t: TableDecl): [Feature, string][] {
+  const used: [Feature, string][] = [];
+  if (t.kind !== "table") return used;
+  t.columns.forEach((c, i) => {
+    if (c.codec) used.push(["codec", `columns.${i}.codec (${c.name})`]);
+    if (c.comment !== undefined && t.replicated) used.push(["replicatedComment", `columns.${i}.comment (${c.name})`]);
+  });
+  if (t.ttl) used.push(["ttl", "ttl"]);
+  return used;
+}
