@@ -20,7 +20,7 @@ export function loadFromOptions(opts: StackOptions): LoadedConfig {
   return loadStackConfig({ stack: opts.stack, configFile: opts.config });
 }
 
-/** Exit codes: 0 done, 1 invalid config or failed, 2 bad command line (commander's own errors). */
+/** Exit codes: 0 done, 1 invalid config or failed, 64 bad command line (commander's own errors, see main.ts). */
 export async function run(opts: { json?: boolean }, action: () => Promise<void> | void): Promise<void> {
   try {
     await action();

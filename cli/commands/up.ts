@@ -1,6 +1,9 @@
 import { relative } from "node:path";
 import { Command } from "commander";
 import { up } from "../../infra/loopback/up.ts";
+import { closeAll, connectAll, loadDeclaration } from "../../infra/loopback/schema.ts";
+import { apply, PlanBlockedError } from "../../schema/apply.ts";
+import { formatApply, formatPlan } from "../schema-format.ts";
 import { status, type StackStatus } from "../../infra/loopback/status.ts";
 import { loadFromOptions, run, withStackOptions, type StackOptions } from "../options.ts";
 import { formatStatus } from "./status.ts";
@@ -9,19 +12,40 @@ export function upCommand(): Command {
   return withStackOptions(new Command("up"))
     .description("Start the loopback stack (ZooKeeper, ClickHouse S x R, Postgres on 127.0.0.1) or converge it to its config")
     .option("--restart", "restart, one at a time, running servers whose files changed in a way that needs a restart")
+    .option("--no-schema", "do not apply the declared schema after the servers are up")
+    .option("-d, --declaration <module>", "the schema declaration module (default: the built-in PostHog events schema)")
     .option("--json", "print the final status as JSON (progress goes to stderr)")
     .addHelpText(
       "after",
       "\nStarts what is missing, restarts what died, leaves healthy servers alone. Generated credentials are\n" +
         "kept under .chstack/<stack>/ (0600). Installs the Debian packages it needs when run as root.\n" +
-        "Exit status: 0 converged, 1 failed (what this run started is stopped again), 2 bad command line.",
+        "Exit status: 0 converged, 1 failed (what this run started is stopped again), 64 bad command line.",
     )
-    .action(async (opts: StackOptions & { restart?: boolean }) =>
+    .action(async (opts: StackOptions & { restart?: boolean; schema: boolean; declaration?: string }) =>
       run(opts, async () => {
         const { config, stack } = loadFromOptions(opts);
         const log = (line: string) => (opts.json ? console.error(line) : console.log(line));
         log(`stack ${stack}: cluster ${config.clickhouse.cluster}, ${config.clickhouse.shards} shards x ${config.clickhouse.replicas} replicas, ${config.coordination.size} ZooKeeper node(s), Postgres`);
-        const result = await up({ stack, config, restart: opts.restart, log });
+        let schemaOutcome = "schema: skipped (--no-schema)";
+        const result = await up({
+          stack, config, restart: opts.restart, log,
+          afterStart: opts.schema === false ? undefined : async (t, secrets) => {
+            const decl = await loadDeclaration(config.clickhouse.database, opts.declaration);
+            const conns = connectAll(t, secrets);
+            log("schema: planning and applying the declared tables on every host");
+            try {
+              const r = await apply(decl, t, conns, { log });
+              schemaOutcome = `schema: ${formatApply(r)}`;
+              if (!r.converged) process.exitCode = 1;
+            } catch (e) {
+              if (!(e instanceof PlanBlockedError)) throw e;
+              schemaOutcome = `${formatPlan(e.plan, stack)}\nschema: ${e.message}; the servers are up, run \`chstack schema plan\` for details`;
+              process.exitCode = 1;
+            } finally {
+              await closeAll(conns);
+            }
+          },
+        });
         const st = status({ stack, config });
         if (opts.json) return console.log(JSON.stringify(st, null, 2));
         const started = result.actions.filter((a) => a.kind === "start" || a.kind === "restart").length;
@@ -30,7 +54,7 @@ export function upCommand(): Command {
             ? `all ${st.hosts.length} servers were already running; nothing restarted (${result.seconds.toFixed(1)} s)`
             : `${started} of ${st.hosts.length} servers started in ${result.seconds.toFixed(1)} s`,
         );
-        console.log(`\n${formatStatus(st)}\n\n${connectionHelp(st)}`);
+        console.log(`${schemaOutcome}\n\n${formatStatus(st)}\n\n${connectionHelp(st)}`);
       }),
     );
 }

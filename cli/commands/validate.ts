@@ -6,7 +6,7 @@ export function validateCommand(): Command {
   return withStackOptions(new Command("validate"))
     .description("Validate a stack config and print the resolved topology; every problem is listed, with its field")
     .option("--json", "print the resolved topology (or the problems) as JSON")
-    .addHelpText("after", "\nExit status: 0 valid, 1 invalid (every problem is printed), 2 bad command line.")
+    .addHelpText("after", "\nExit status: 0 valid, 1 invalid (every problem is printed), 64 bad command line.")
     .action(async (opts: StackOptions) =>
       run(opts, () => {
         const { config, stack, file } = loadFromOptions(opts);

@@ -29,6 +29,8 @@ export interface UpOptions {
   readonly cwd?: string;
   /** Allow restarting running servers whose files changed (one at a time). */
   readonly restart?: boolean;
+  /** Runs once every server is healthy, still under the stack's lock (the schema step). */
+  readonly afterStart?: (t: Topology, secrets: StackSecrets) => Promise<void>;
   readonly log: (line: string) => void;
 }
 
@@ -102,6 +104,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     } finally {
       process.off("SIGINT", onSigint);
     }
+    // The servers are healthy and stay up whatever the schema step says.
+    await opts.afterStart?.(t, secrets);
     return { topology: t, dir, actions, seconds: (Date.now() - began) / 1000 };
   });
 }

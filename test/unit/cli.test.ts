@@ -68,11 +68,12 @@ describe("chstack validate", () => {
     assert.match(r.stderr, /stack name must be letters, digits/);
   });
 
-  test("command-line errors exit 2; --help exits 0 on every command", () => {
-    assert.equal(chstack(["validate", "--bogus"]).code, 2);
-    assert.equal(chstack(["frobnicate"]).code, 2);
-    assert.equal(chstack(["render", "loopback"]).code, 2, "--out is required");
-    for (const cmd of [[], ["validate"], ["render"], ["render", "loopback"]]) {
+  test("command-line errors exit 64; --help exits 0 on every command", () => {
+    assert.equal(chstack(["validate", "--bogus"]).code, 64);
+    assert.equal(chstack(["frobnicate"]).code, 64);
+    assert.equal(chstack(["render", "loopback"]).code, 64, "--out is required");
+    assert.equal(chstack(["schema", "apply", "--allow", "drop-everything"]).code, 64, "--allow takes known kinds only");
+    for (const cmd of [[], ["validate"], ["render"], ["render", "loopback"], ["up"], ["status"], ["down"], ["schema"], ["schema", "plan"], ["schema", "apply"], ["schema", "status"]]) {
       const r = chstack([...cmd, "--help"]);
       assert.equal(r.code, 0, cmd.join(" "));
       assert.match(r.stdout, /Usage: chstack/);
