@@ -33,7 +33,9 @@ export function posthogTables(database: string): (LocalTableInput | DistributedT
       ],
       engine: { family: "ReplacingMergeTree", version: "_timestamp" },
       partitionBy: "toYYYYMM(timestamp)",
-      orderBy: ["team_id", "toDate(timestamp)", "event", "cityHash64(distinct_id)", "cityHash64(uuid)"],
+      // PostHog hashed the UUID itself; 18.16 accepts cityHash64(uuid) in CREATE but refuses it at INSERT
+      // ("Unexpected type UUID of argument of function cityHash64"): hash its text, on every version.
+      orderBy: ["team_id", "toDate(timestamp)", "event", "cityHash64(distinct_id)", "cityHash64(toString(uuid))"],
       sampleBy: "cityHash64(distinct_id)",
     }),
     distributed({ database, name: "writable_events", local: "sharded_events", shardingKey: "sipHash64(distinct_id)" }),

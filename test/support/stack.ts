@@ -2,7 +2,7 @@
 // name and port range) and the golden credentials, so `up` boots exactly the golden rendering. `destroy`
 // stops what the stack started, by the pids it recorded, and deletes the directory.
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,10 +26,12 @@ export interface TestStack {
   destroy(): Promise<void>;
 }
 
-export function testStack(golden: GoldenName, name: string): TestStack {
+/** A stack of a golden's topology; `portBase` moves it to a range of its own (then it is not the golden rendering). */
+export function testStack(golden: GoldenName, name: string, portBase?: number): TestStack {
   const cwd = mkdtempSync(join(tmpdir(), `chstack-${name}-`));
   chmodSync(cwd, 0o755); // the postgres user must reach its data directory below
-  copyFileSync(fixturePath(`golden-${golden}.yaml`), join(cwd, `Pulumi.${name}.yaml`));
+  const fixture = readFileSync(fixturePath(`golden-${golden}.yaml`), "utf8");
+  writeFileSync(join(cwd, `Pulumi.${name}.yaml`), portBase === undefined ? fixture : fixture.replace(/portBase: \d+/, `portBase: ${portBase}`));
   const dir = stateDir(name, cwd);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   copyFileSync(fixturePath("golden-secrets.json"), join(dir, "secrets.json"));
