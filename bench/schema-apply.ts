@@ -1,0 +1,76 @@
+// Benchmark: what a schema apply costs on a real 2x2 loopback stack (ClickHouse 18.16) of its own.
+// Prints the machine, the inputs and the timings measured in this one run, with ratios.
+// Run: npm run bench   (starts stack bench-2x2 on ports 32000-32031 in a temporary directory, stops it after)
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseStackFile } from "../infra/config/load.ts";
+import { down } from "../infra/loopback/down.ts";
+import { closeAll, connectAll } from "../infra/loopback/schema.ts";
+import { readSecrets } from "../infra/loopback/secrets.ts";
+import { secretsFile } from "../infra/loopback/state.ts";
+import { up } from "../infra/loopback/up.ts";
+import { apply, observe } from "../schema/apply.ts";
+import { posthogSchema } from "../schema/posthog.ts";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const stack = "bench-2x2";
+const cwd = mkdtempSync(join(tmpdir(), "chstack-bench-"));
+chmodSync(cwd, 0o755);
+const yaml = "config:\n  chstack:clickhouse:\n    cluster: posthog\n    shards: 2\n    replicas: 2\n  chstack:loopback:\n    portBase: 32000\n";
+writeFileSync(join(cwd, `Pulumi.${stack}.yaml`), yaml);
+const config = parseStackFile(yaml, "bench");
+
+const ms = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e6;
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { median: at(0.5), p90: at(0.9), min: s[0]! };
+};
+
+try {
+  const startUp = process.hrtime.bigint();
+  const { topology: t } = await up({ stack, config, cwd, log: () => undefined });
+  const upMs = ms(startUp);
+  const secrets = readSecrets(secretsFile(stack, cwd))!;
+  const conns = connectAll(t, secrets);
+  const decl = posthogSchema("posthog");
+
+  const first = process.hrtime.bigint();
+  const created = await apply(decl, t, conns);
+  const firstMs = ms(first);
+  if (!created.converged) throw new Error("the first apply did not converge");
+
+  const noop: number[] = [];
+  const introspection: number[] = [];
+  const seen = (await observe(t, conns)).get(t.hosts[0]!.name)!;
+  const version = seen.ok ? seen.state.version : "unknown";
+  for (let i = 0; i < RUNS; i++) {
+    let s = process.hrtime.bigint();
+    const r = await apply(decl, t, conns);
+    noop.push(ms(s));
+    if (r.plan.tasks.length !== 0) throw new Error("a no-op apply planned statements");
+    s = process.hrtime.bigint();
+    await observe(t, conns);
+    introspection.push(ms(s));
+  }
+  await closeAll(conns);
+
+  const n = stats(noop);
+  const o = stats(introspection);
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ClickHouse ${version}`);
+  console.log(`inputs: stack ${stack}, ${t.shards.length} shards x ${t.shards[0]!.hosts.length} replicas, PostHog declaration (${decl.tables.length} tables), ${RUNS} no-op runs`);
+  console.log("");
+  const rows = [
+    ["measure", "median ms", "p90 ms", "min ms", "ratio to introspection"],
+    ["up from nothing (4 ClickHouse, ZooKeeper, Postgres)", upMs.toFixed(0), "", "", ""],
+    [`first apply (${created.plan.tasks.length} statements)`, firstMs.toFixed(1), "", "", (firstMs / o.median).toFixed(1)],
+    ["no-op apply (plan, nothing to run)", n.median.toFixed(1), n.p90.toFixed(1), n.min.toFixed(1), (n.median / o.median).toFixed(2)],
+    ["introspection of all hosts (1 round trip each, parallel)", o.median.toFixed(1), o.p90.toFixed(1), o.min.toFixed(1), "1.00"],
+  ];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+} finally {
+  await down({ stack, cwd, purge: true, log: () => undefined });
+  rmSync(cwd, { recursive: true, force: true });
+}
