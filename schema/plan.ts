@@ -128,14 +128,18 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
   function planReplicatedGroup(table: LocalTable, members: readonly ClickHouseHost[]) {
     const name = fullName(table);
     const liveMembers = members.filter((m) => stateOf.has(m.name));
-    const holders = liveMembers.filter((m) => stateOf.get(m.name)!.tables.has(name));
     const group = members.map((m) => m.name);
+    // The most up-to-date replica (fewest declared columns missing) takes the group's ALTERs.
+    const diffs = liveMembers
+      .filter((m) => stateOf.get(m.name)!.tables.has(name))
+      .map((m) => ({ host: m, diff: diffColumns(table, stateOf.get(m.name)!.tables.get(name)!) }))
+      .sort((a, b) => a.diff.missing.length - b.diff.missing.length);
+    const holders = diffs.map((d) => d.host);
     const on = holders[0];
     if (on) {
       const actualOn = stateOf.get(on.name)!.tables.get(name)!;
       const reasons = migrationReasons(table, actualOn, t.cluster);
       for (const r of reasons) addDrift({ kind: "needs-migration", hosts: holders.map((h) => h.name), table: name, reason: r });
-      const diffs = holders.map((h) => ({ host: h, diff: diffColumns(table, stateOf.get(h.name)!.tables.get(name)!) }));
       const lagging = new Set<string>();
       const alter = (kind: StepKind, column: string | undefined, sql: string) => tasks.push({ phase: 3, host: on.name, kind, table: name, column, sql, group });
       table.columns.forEach((column, i) => {
@@ -143,7 +147,7 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
         if (lacking.length === 0) return;
         // On no replica yet: ALTER once. On some: the others are catching up from the replication log.
         if (lacking.length === diffs.length) alter("add-column", column.name, ddl.addColumn(name, column, table.columns[i - 1]?.name));
-        for (const d of lacking) lagging.add(d.host.name);
+        else for (const d of lacking) lagging.add(d.host.name);
       });
       const first = diffs[0]!.diff;
       for (const c of first.defaultChanged.filter((c) => !first.typeChanged.some((x) => x.column.name === c.name))) alter("modify-column", c.name, ddl.modifyColumn(name, c));
@@ -153,7 +157,7 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
       columnDrift(name, holders.map((h) => h.name), first, (kind, column, sql) => alter(kind, column, sql));
       const altered = tasks.some((x) => x.phase === 3 && x.table === name && x.host === on.name);
       for (const h of holders) {
-        if (h.name !== on.name && (altered || lagging.has(h.name))) {
+        if (lagging.has(h.name) || (altered && h.name !== on.name)) {
           tasks.push({ phase: 4, host: h.name, kind: "sync-replica", table: name, sql: ddl.syncReplica(name) });
         }
       }

@@ -397,6 +397,25 @@ describe("valid declarations", () => {
     for (const bad of ["1a", "a-b", "a b", "a.b", "`a`", "a'", 'a"', "a;", "é", "a\n"]) assert.match(identifierProblem(bad) ?? "", /must be an identifier/, bad);
   });
 
+  test("every clause word is refused at the top level, in any case, and allowed inside brackets or quotes", () => {
+    const words = [
+      "ALIAS", "ALTER", "ATTACH", "CODEC", "COMMENT", "CREATE", "DEFAULT", "DELETE", "DETACH", "DROP", "ENGINE",
+      "FORMAT", "FROM", "GRANT", "INSERT", "INTO", "KILL", "MATERIALIZED", "OPTIMIZE", "ORDER", "PARTITION",
+      "PRIMARY", "RENAME", "REVOKE", "SAMPLE", "SELECT", "SETTINGS", "SYSTEM", "TRUNCATE", "TTL", "UNION", "UPDATE",
+      "USE", "WITH",
+    ];
+    for (const w of words) {
+      const rule = `must be a single expression: \`${w}\` would start another clause`;
+      assert.equal(expressionProblem(`x ${w} y`), rule, w);
+      assert.equal(expressionProblem(`f(x) ${w.toLowerCase()}`), rule, w.toLowerCase());
+      assert.equal(expressionProblem(`'x'${w}`), rule, `${w} right after a string`);
+      assert.equal(expressionProblem(`f(x ${w} y)`), undefined, `${w} inside parentheses`);
+      assert.equal(expressionProblem(`[x ${w} y]`), undefined, `${w} inside brackets`);
+      assert.equal(expressionProblem(`'${w}' || \`${w}\``), undefined, `${w} quoted`);
+      assert.equal(expressionProblem(`${w}_x + x_${w}`), undefined, `${w} as part of a name`);
+    }
+  });
+
   test("expressionProblem on non-strings and long text", () => {
     assert.equal(expressionProblem(1), "must be a string");
     assert.equal(expressionProblem(""), "must not be empty");

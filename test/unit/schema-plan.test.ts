@@ -1,0 +1,141 @@
+// The planner on synthetic host states: what a server would report for a declaration, then changed.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseStackConfig } from "../../infra/config/load.ts";
+import { buildTopology } from "../../infra/model/topology.ts";
+import { loopbackTarget } from "../../infra/model/targets.ts";
+import type { ActualTable, HostState } from "../../schema/actual.ts";
+import { defineSchema, fullName, zookeeperPathOf, type Declaration, type LocalTableInput } from "../../schema/declare.ts";
+import { plan, type Observed } from "../../schema/plan.ts";
+import { posthogSchema, posthogTables } from "../../schema/posthog.ts";
+
+const config = parseStackConfig({ clickhouse: { cluster: "posthog", shards: 2, replicas: 2 } }, "t", { rejectPlaintextSecrets: true });
+const t = buildTopology(config, loopbackTarget(config), "t");
+const [h00, h01, h10, h11] = t.hosts.map((h) => h.name) as [string, string, string, string];
+
+/** What a host holding exactly `decl` reports (as 18.16 would format it). */
+function stateOf(decl: Declaration, version = "18.16.1"): HostState {
+  const tables = new Map<string, ActualTable>();
+  for (const x of decl.tables) {
+    const local = x.kind === "table" ? x : x.target;
+    const engine = x.kind === "distributed" ? "Distributed" : x.replicated ? `Replicated${x.engine.family}` : x.engine.family;
+    const args = x.kind === "distributed"
+      ? ["posthog", x.target.database, x.target.name, x.shardingKey]
+      : [...(x.replicated ? [`'${zookeeperPathOf(x)}'`, `'${x.replicaName}'`] : []), ...(x.engine.family === "ReplacingMergeTree" && x.engine.version ? [x.engine.version] : []), ...(x.engine.family === "CollapsingMergeTree" ? [x.engine.sign] : [])];
+    tables.set(fullName(x), {
+      database: x.database, name: x.name, engine, engineArgs: args,
+      partitionKey: x.kind === "table" ? x.partitionBy ?? "" : "",
+      sortingKey: x.kind === "table" ? x.orderBy.join(", ") : "",
+      primaryKey: x.kind === "table" ? (x.primaryKey ?? x.orderBy).join(", ") : "",
+      samplingKey: x.kind === "table" ? x.sampleBy ?? "" : "",
+      ttl: x.kind === "table" ? x.ttl ?? "" : "",
+      settings: { index_granularity: "8192" },
+      columns: local.columns.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default?.kind ?? "", defaultExpression: c.default?.expression ?? "", comment: c.comment ?? "", codec: (c.codec ?? []).join(", ") })),
+    });
+  }
+  return { version, databases: new Set(["default", ...decl.tables.map((x) => x.database)]), tables };
+}
+
+const all = (s: (host: string) => Observed) => new Map(t.hosts.map((h) => [h.name, s(h.name)]));
+const ok = (state: HostState): Observed => ({ ok: true, state });
+const base = posthogSchema("posthog");
+const withEventsColumn = (extra: Partial<LocalTableInput["columns"][number]> & { name: string }) =>
+  defineSchema({ tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "sharded_events" ? { ...x, columns: [...x.columns, { type: "String", ...extra }] } : x)) });
+
+describe("planner", () => {
+  test("every host in the declared state: nothing to do", () => {
+    const p = plan(base, t, all(() => ok(stateOf(base))));
+    assert.deepEqual([p.tasks.length, p.drift.length, p.unreachable.length, p.blocked], [0, 0, 0, false]);
+  });
+
+  test("an empty cluster: databases, then local tables, then Distributed tables, on every host", () => {
+    const empty: HostState = { version: "18.16.1", databases: new Set(["default"]), tables: new Map() };
+    const p = plan(base, t, all(() => ok(empty)));
+    for (const h of [h00, h01, h10, h11]) {
+      assert.deepEqual(p.tasks.filter((x) => x.host === h).map((x) => `${x.phase}:${x.kind}:${x.table}`), [
+        "2:create-database:posthog", "4:create-table:posthog.sharded_events", "4:create-table:posthog.person",
+        "4:create-table:posthog.person_distinct_id", "5:create-table:posthog.writable_events", "5:create-table:posthog.events",
+      ]);
+    }
+  });
+
+  test("a noshard table is one replication group over every host: one ALTER for the whole cluster", () => {
+    const decl = defineSchema({ tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "person" ? { ...x, columns: [...x.columns, { name: "email", type: "String" }] } : x)) });
+    const p = plan(decl, t, all(() => ok(stateOf(base))));
+    const alters = p.tasks.filter((x) => x.kind === "add-column");
+    assert.equal(alters.length, 1);
+    assert.deepEqual(alters[0]!.group, [h00, h01, h10, h11]);
+    assert.equal(p.tasks.filter((x) => x.kind === "sync-replica").length, 3);
+  });
+
+  test("a replica that already has the column (catching up) is synced, not altered again", () => {
+    const decl = withEventsColumn({ name: "session_id" });
+    const p = plan(decl, t, all((h) => ok(stateOf(h === h01 ? decl : base))));
+    const shard0 = p.tasks.filter((x) => x.table === "posthog.sharded_events" && (x.host === h00 || x.host === h01));
+    assert.deepEqual(shard0.map((x) => `${x.host}:${x.kind}`), [`${h00}:sync-replica`], "h00 lags behind h01: no ALTER on shard 0");
+    const shard1 = p.tasks.filter((x) => x.table === "posthog.sharded_events" && (x.host === h10 || x.host === h11));
+    assert.deepEqual(shard1.map((x) => `${x.host}:${x.kind}`), [`${h10}:add-column`, `${h11}:sync-replica`]);
+  });
+
+  test("an unreachable host: named, its shard altered on the live replica", () => {
+    const decl = withEventsColumn({ name: "session_id" });
+    const p = plan(decl, t, all((h) => (h === h00 ? { ok: false, error: "connect ECONNREFUSED" } : ok(stateOf(base)))));
+    assert.deepEqual(p.unreachable, [{ host: h00, error: "connect ECONNREFUSED" }]);
+    const alter = p.tasks.find((x) => x.kind === "add-column" && x.table === "posthog.sharded_events" && x.group?.includes(h00));
+    assert.equal(alter?.host, h01);
+    assert.ok(!p.tasks.some((x) => x.host === h00));
+  });
+
+  test("CODEC, TTL and a replicated COMMENT are refused for an 18.16 host, naming feature and host; fine on a current one", () => {
+    const decl = defineSchema({ tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "sharded_events"
+      ? { ...x, ttl: "timestamp + toIntervalDay(30)", columns: x.columns.map((c) => (c.name === "properties" ? { ...c, codec: ["ZSTD(3)"], comment: "JSON" } : c)) }
+      : x)) });
+    const old = plan(decl, t, all(() => ok(stateOf(base))));
+    assert.ok(old.blocked);
+    const reasons = old.drift.filter((d) => d.kind === "unsupported" && d.hosts[0] === h00).map((d) => d.reason);
+    assert.deepEqual(reasons.sort(), [
+      `columns.2.codec (properties): column CODEC needs ClickHouse 19.11+, ${h00} runs 18.16.1`,
+      `columns.2.comment (properties): column COMMENT on a replicated table needs ClickHouse 19.11+, ${h00} runs 18.16.1`,
+      `ttl: table TTL needs ClickHouse 19.6+, ${h00} runs 18.16.1`,
+    ]);
+    const current = plan(decl, t, all(() => ok(stateOf(base, "25.8.1.1"))));
+    assert.ok(!current.drift.some((d) => d.kind === "unsupported"));
+    assert.ok(current.tasks.some((x) => x.kind === "modify-ttl"));
+    assert.ok(current.tasks.some((x) => x.kind === "modify-column" && x.column === "properties" && /CODEC\(ZSTD\(3\)\)/.test(x.sql)));
+  });
+
+  test("undeclared tables: dropped only with drop-table, Distributed ones first", () => {
+    const state = stateOf(base);
+    const tables = new Map(state.tables);
+    tables.set("posthog.old_local", { ...state.tables.get("posthog.person")!, name: "old_local" });
+    tables.set("posthog.old_dist", { ...state.tables.get("posthog.events")!, name: "old_dist" });
+    const s: HostState = { ...state, tables };
+    const refused = plan(base, t, all(() => ok(s)));
+    assert.ok(refused.blocked);
+    assert.equal(refused.drift.filter((d) => d.kind === "undeclared-table").length, 8);
+    const allowed = plan(base, t, all(() => ok(s)), new Set(["drop-table"]));
+    assert.ok(!allowed.blocked);
+    assert.deepEqual(allowed.tasks.filter((x) => x.host === h00).map((x) => x.sql), ["DROP TABLE posthog.old_dist", "DROP TABLE posthog.old_local"]);
+  });
+
+  test("a changed default is a non-destructive MODIFY COLUMN, once per shard", () => {
+    const decl = defineSchema({ tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "sharded_events"
+      ? { ...x, columns: x.columns.map((c) => (c.name === "elements_chain" ? { ...c, default: { kind: "DEFAULT" as const, expression: "'none'" } } : c)) }
+      : x)) });
+    const p = plan(decl, t, all(() => ok(stateOf(base))));
+    const modifies = p.tasks.filter((x) => x.kind === "modify-column" && x.table === "posthog.sharded_events");
+    assert.deepEqual(modifies.map((x) => x.sql), [
+      "ALTER TABLE posthog.sharded_events MODIFY COLUMN elements_chain String DEFAULT 'none'",
+      "ALTER TABLE posthog.sharded_events MODIFY COLUMN elements_chain String DEFAULT 'none'",
+    ]);
+    assert.equal(p.drift.length, 0);
+  });
+
+  test("the declaration hash changes with the declaration and nothing else", () => {
+    const a = plan(base, t, all(() => ok(stateOf(base))));
+    const b = plan(posthogSchema("posthog"), t, all(() => ({ ok: false, error: "x" })));
+    const c = plan(withEventsColumn({ name: "x" }), t, all(() => ok(stateOf(base))));
+    assert.equal(a.declarationHash, b.declarationHash);
+    assert.notEqual(a.declarationHash, c.declarationHash);
+  });
+});
