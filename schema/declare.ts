@@ -1,7 +1,7 @@
 // The table declaration API: typed, validated by zod, refused as a whole (every problem named by table and
 // field) before anything reaches a server.
 import { z } from "zod";
-import { expressionProblem, identifierProblem, normalizeExpression } from "./expressions.ts";
+import { expressionProblem, identifierProblem, normalizeExpression, topLevelShape } from "./expressions.ts";
 
 const ident = () => z.string().superRefine((v, ctx) => {
   const p = identifierProblem(v);
@@ -13,7 +13,8 @@ const expr = () => z.string().superRefine((v, ctx) => {
 });
 /** A column type: a name, optionally with arguments, and nothing else. */
 const columnType = () => z.string().superRefine((v, ctx) => {
-  const p = expressionProblem(v) ?? (/^[A-Za-z][A-Za-z0-9_]*\s*(\(.*\))?$/s.test(v.trim()) ? undefined : "must be a ClickHouse type such as UInt64, String or Nullable(String)");
+  // One name and at most one bracket group: `Nullable(UInt64) EPHEMERAL (0)` is two things, not a type.
+  const p = expressionProblem(v) ?? (/^[A-Za-z][A-Za-z0-9_]*\s*(\(\))?$/.test(topLevelShape(v.trim())) ? undefined : "must be a ClickHouse type such as UInt64, String or Nullable(String)");
   if (p) ctx.addIssue({ code: "custom", message: p });
 });
 
@@ -23,7 +24,7 @@ const column = z.strictObject({
   /** DEFAULT, MATERIALIZED or ALIAS with its expression. */
   default: z.strictObject({ kind: z.enum(["DEFAULT", "MATERIALIZED", "ALIAS"]), expression: expr() }).optional(),
   /** Compression codecs, e.g. ["Delta", "ZSTD(1)"]: ClickHouse 19.11+ only. */
-  codec: z.array(expr().refine((c) => /^[A-Za-z][A-Za-z0-9]*\s*(\(.*\))?$/s.test(c.trim()), "must be a codec such as ZSTD(1) or Delta")).min(1).optional(),
+  codec: z.array(expr().refine((c) => /^[A-Za-z][A-Za-z0-9]*\s*(\(\))?$/.test(topLevelShape(c.trim())), "must be a codec such as ZSTD(1) or Delta")).min(1).optional(),
   comment: z.string().max(1024).refine((c) => !/[\u0000-\u001f]/.test(c), "must not contain control characters").optional(),
 });
 
@@ -34,7 +35,8 @@ const engine = z.discriminatedUnion("family", [
   z.strictObject({ family: z.literal("CollapsingMergeTree"), sign: ident() }),
 ], { error: "must have family MergeTree, ReplacingMergeTree, AggregatingMergeTree or CollapsingMergeTree" });
 
-const ZK_PATH = /^\/[A-Za-z0-9_{}./-]+$/;
+/** Absolute, no empty, `.` or `..` segment (ZooKeeper refuses them). */
+const ZK_PATH = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9_{}.-]+)+$/;
 
 const localTable = z.strictObject({
   kind: z.literal("table"),
@@ -144,9 +146,10 @@ function localTableProblems(t: LocalTable): string[] {
   return out;
 }
 
+/** `<db>.<table>` when both are valid names; else the position, so that a hostile name cannot forge a line. */
 function labelOf(raw: unknown, i: number): string {
   const r = raw as { database?: unknown; name?: unknown } | null;
-  return typeof r?.database === "string" && typeof r?.name === "string" ? `${r.database}.${r.name}` : `tables.${i}`;
+  return identifierProblem(r?.database) || identifierProblem(r?.name) ? `tables.${i}` : `${r!.database as string}.${r!.name as string}`;
 }
 
 /** The ZooKeeper path of a replicated table, relative to the cluster's root. */

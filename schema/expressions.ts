@@ -12,6 +12,8 @@ const CLAUSE_WORDS = new Set([
   "FORMAT", "FROM", "GRANT", "INSERT", "INTO", "KILL", "MATERIALIZED", "OPTIMIZE", "ORDER", "PARTITION",
   "PRIMARY", "RENAME", "REVOKE", "SAMPLE", "SELECT", "SETTINGS", "SYSTEM", "TRUNCATE", "TTL", "UNION", "UPDATE",
   "USE", "WITH",
+  // TTL rule words: `ts + INTERVAL 1 DAY TO VOLUME 'x'`, `... WHERE`, `... GROUP BY ... SET` are other rules.
+  "TO", "WHERE", "GROUP", "SET", "HAVING", "LIMIT",
 ]);
 
 export function identifierProblem(name: unknown): string | undefined {
@@ -53,9 +55,27 @@ export function expressionProblem(text: unknown): string | undefined {
     i++;
   }
   if (depth.length > 0) return `has an unclosed ${depth.at(-1) === ")" ? "(" : "["}`;
-  const clause = topLevelWords.toUpperCase().split(/[^A-Z_]+/).find((w) => CLAUSE_WORDS.has(w));
+  const clause = topLevelWords.toUpperCase().split(/[^A-Z0-9_]+/).find((w) => CLAUSE_WORDS.has(w));
   if (clause) return `must be a single expression: \`${clause}\` would start another clause`;
   return undefined;
+}
+
+/** The text with every bracket's contents and every quoted part removed: `Nullable(String)` -> `Nullable()`. */
+export function topLevelShape(text: string): string {
+  let out = "";
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'" || c === "`" || c === '"') {
+      const end = closingQuote(text, i);
+      i = end < 0 ? text.length : end;
+    } else if (c === "(" || c === "[") {
+      if (depth++ === 0) out += c;
+    } else if (c === ")" || c === "]") {
+      if (--depth === 0) out += c;
+    } else if (depth === 0) out += c;
+  }
+  return out;
 }
 
 /** Index of the quote that closes the one at `start` ('' and \' escape inside strings), or -1. */
