@@ -8,7 +8,7 @@ const firstLine = (sql: string) => {
 };
 
 function taskLine(x: Task): string {
-  return `    ${x.kind.padEnd(15)} ${x.table}${x.column ? `.${x.column}` : ""}\n      ${firstLine(x.sql)}`;
+  return `    ${x.kind.padEnd(15)} ${x.table}${x.column ? `.${x.column}` : ""}${x.detail ? ` (${x.detail})` : ""}\n      ${firstLine(x.sql)}`;
 }
 
 export function formatPlan(p: Plan, stack: string): string {
@@ -45,6 +45,10 @@ export function formatApply(r: ApplyResult): string {
       out.push(`${o.host}: FAILED at ${o.failed.task.kind} ${o.failed.task.table}${o.failed.task.column ? `.${o.failed.task.column}` : ""}: ${o.failed.error}`);
       if (o.undone.length > 0) out.push(`  left undone: ${o.undone.map((x) => `${x.kind} ${x.table}${x.column ? `.${x.column}` : ""}`).join("; ")}`);
     }
+  }
+  if (r.respelled.length > 0) {
+    out.push("these statements ran, yet the hosts still differ the same way: they print the declaration in their own spelling; declare it as they print it:");
+    for (const x of r.respelled) out.push(`  ${x.host} ${x.table}${x.column ? `.${x.column}` : ""}: ${x.detail ?? x.sql}`);
   }
   for (const u of r.plan.unreachable) out.push(`${u.host}: unreachable (${u.error}); nothing was applied there: run schema apply again once it is back`);
   out.push(r.converged

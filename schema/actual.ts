@@ -140,10 +140,30 @@ export function codecsOf(createQuery: string): Map<string, string> {
   if (open < 0) return out;
   for (const def of splitTopLevel(parenthesized(createQuery, open))) {
     const name = /^`((?:[^`\\]|\\.)*)`|^(\S+)/.exec(def);
-    const codec = /\sCODEC\s*\(/.exec(def);
-    if (name && codec) out.set(name[1] ?? name[2]!, parenthesized(def, codec.index + codec[0].length - 1));
+    const at = codecClause(def);
+    if (name && at >= 0) out.set(name[1] ?? name[2]!, parenthesized(def, at));
   }
   return out;
+}
+
+/** Where the `(` of a column's own CODEC clause is: at the top level, never inside a string or a default. */
+function codecClause(def: string): number {
+  let quote = "";
+  let depth = 0;
+  for (let i = 0; i < def.length; i++) {
+    const c = def[i]!;
+    if (quote) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = "";
+    } else if (c === "'" || c === "`" || c === '"') quote = c;
+    else if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (depth === 0 && /\s/.test(c)) {
+      const m = /^\sCODEC\s*\(/.exec(def.slice(i));
+      if (m) return i + m[0].length - 1;
+    }
+  }
+  return -1;
 }
 
 /** An identifier argument as written by either version ('x', `x` or x). */

@@ -21,6 +21,11 @@ export interface ApplyResult {
   readonly outcomes: readonly HostOutcome[];
   /** The plan after applying: empty when every host converged. */
   readonly after: Plan;
+  /**
+   * Statements that ran, yet the host still differs the same way: it prints the declared expression in
+   * another spelling (`(a * 2) + 1` for `a * 2 + 1`). Declare it as the host prints it.
+   */
+  readonly respelled: readonly Task[];
   readonly converged: boolean;
 }
 
@@ -64,7 +69,7 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
   if (first.blocked) throw new PlanBlockedError(first);
   const unreachable = new Set(first.unreachable.map((u) => u.host));
   if (first.tasks.length === 0) {
-    return { plan: first, after: first, converged: unreachable.size === 0, outcomes: t.hosts.map((h) => ({ host: h.name, applied: [], undone: [] })) };
+    return { plan: first, after: first, respelled: [], converged: unreachable.size === 0, outcomes: t.hosts.map((h) => ({ host: h.name, applied: [], undone: [] })) };
   }
 
   const applyId = randomUUID();
@@ -119,5 +124,8 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
     const done = new Set(applied.get(h.name));
     return { host: h.name, applied: [...done], failed: failed.get(h.name), undone: first.tasks.filter((x) => x.host === h.name && !done.has(x)) };
   });
-  return { plan: first, outcomes, after, converged: failed.size === 0 && after.tasks.length === 0 && after.unreachable.length === 0 && !after.blocked };
+  // A change still planned on a table this apply just created or altered there: the host spells it its own way.
+  const touched = new Set([...applied.values()].flat().flatMap((x) => (x.group ?? [x.host]).map((h) => `${h}|${x.table}`)));
+  const respelled = after.tasks.filter((x) => ["modify-column", "modify-ttl", "comment-column"].includes(x.kind) && touched.has(`${x.host}|${x.table}`));
+  return { plan: first, outcomes, after, respelled, converged: failed.size === 0 && after.tasks.length === 0 && after.unreachable.length === 0 && !after.blocked };
 }

@@ -1,8 +1,8 @@
 // Declared vs actual for one table on one host: pure. Column changes come back as what to do; table-level
 // differences no ALTER can make come back as reasons a migration is needed.
-import { sameExpression, unquote, type ActualColumn, type ActualTable } from "./actual.ts";
+import { sameExpression, splitTopLevel, unquote, type ActualColumn, type ActualTable } from "./actual.ts";
 import { zookeeperPathOf, type Column, type TableDecl } from "./declare.ts";
-import { normalizeExpression } from "./expressions.ts";
+import { normalizeType } from "./expressions.ts";
 
 export interface ColumnDiff {
   readonly missing: readonly { column: Column; after: string | undefined }[];
@@ -25,15 +25,28 @@ export function diffColumns(t: TableDecl, actual: ActualTable): ColumnDiff {
   declared.forEach((c, i) => {
     const a = byName.get(c.name);
     if (!a) return out.missing.push({ column: c, after: declared[i - 1]?.name });
-    if (normalizeExpression(a.type) !== normalizeExpression(c.type)) out.typeChanged.push({ column: c, actual: a });
+    if (normalizeType(a.type) !== normalizeType(c.type)) out.typeChanged.push({ column: c, actual: a });
     const kind = c.default?.kind ?? "";
     if (kind !== a.defaultKind || !sameExpression(c.default?.expression ?? "", a.defaultExpression)) out.defaultChanged.push(c);
     if ((c.comment ?? "") !== a.comment) out.commentChanged.push(c);
-    if (!sameExpression((c.codec ?? []).join(", "), a.codec)) out.codecChanged.push({ column: c, actual: a });
+    if (!sameCodecs(c.codec ?? [], a.codec)) out.codecChanged.push({ column: c, actual: a });
   });
   for (const a of actual.columns) if (!names.has(a.name)) out.undeclared.push(a);
   return out;
 }
+
+/** A codec declared without arguments matches the server's default ones (`ZSTD` is printed `ZSTD(1)`, `Delta` as `Delta(4)`). */
+export function sameCodecs(declared: readonly string[], actual: string): boolean {
+  const got = splitTopLevel(actual);
+  if (got.length !== declared.length) return false;
+  return declared.every((d, i) => {
+    const name = (x: string) => x.replace(/\(.*$/s, "").trim().toLowerCase();
+    return name(d) === name(got[i]!) && (!d.includes("(") || sameExpression(d, got[i]!));
+  });
+}
+
+/** `tuple()` declares no key; servers report it as an empty key. */
+const keyText = (exprs: readonly string[]) => (exprs.length === 1 && sameExpression(exprs[0]!, "tuple()") ? "" : exprs.join(", "));
 
 /** Why the table as it stands cannot become the declared one by ALTER (engine, keys, Distributed target). */
 export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: string): string[] {
@@ -57,8 +70,8 @@ export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: str
   }
   const param = t.engine.family === "ReplacingMergeTree" ? t.engine.version ?? "" : t.engine.family === "CollapsingMergeTree" ? t.engine.sign : "";
   differs(`${t.engine.family} parameter`, param, args.join(", "));
-  differs("ORDER BY", t.orderBy.join(", "), actual.sortingKey);
-  differs("PRIMARY KEY", (t.primaryKey ?? t.orderBy).join(", "), actual.primaryKey);
+  differs("ORDER BY", keyText(t.orderBy), actual.sortingKey);
+  differs("PRIMARY KEY", keyText(t.primaryKey ?? t.orderBy), actual.primaryKey);
   differs("PARTITION BY", t.partitionBy ?? "", actual.partitionKey);
   differs("SAMPLE BY", t.sampleBy ?? "", actual.samplingKey);
   for (const [k, v] of Object.entries(t.settings)) {

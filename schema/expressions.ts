@@ -99,23 +99,53 @@ export function stringLiteral(value: string): string {
   return `'${value.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
-/** Whitespace-insensitive form used to compare an expression with what the server reports. */
+const INTERVAL = /\bINTERVAL\s+(\d+)\s+(SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)S?\b/gi;
+
+/**
+ * The form used to compare a declared expression with what a server reports: whitespace outside strings
+ * dropped, `name`, "name" and name alike, every string literal escaped one way, `INTERVAL n DAY` as
+ * `toIntervalDay(n)` (as current ClickHouse prints it). Rewrites that change structure (operator
+ * parentheses, `?:`, `||`, `CAST(x AS T)`) are not guessed: apply reports them as the host's spelling.
+ */
 export function normalizeExpression(text: string): string {
+  const withIntervals = text.replace(INTERVAL, (_, n: string, unit: string) => `toInterval${unit[0]!.toUpperCase()}${unit.slice(1).toLowerCase()}(${n})`);
   let out = "";
-  for (let i = 0; i < text.length; ) {
-    const c = text[i]!;
-    if (c === "'" || c === '"') {
-      const end = closingQuote(text, i);
-      out += text.slice(i, end < 0 ? undefined : end + 1);
-      i = end < 0 ? text.length : end + 1;
-    } else if (c === "`") {
-      const end = closingQuote(text, i);
-      out += text.slice(i + 1, end < 0 ? undefined : end); // `name` and name are the same name
-      i = end < 0 ? text.length : end + 1;
+  for (let i = 0; i < withIntervals.length; ) {
+    const c = withIntervals[i]!;
+    if (c === "'" || c === '"' || c === "`") {
+      const end = closingQuote(withIntervals, i);
+      const body = unescape(withIntervals.slice(i + 1, end < 0 ? undefined : end), c);
+      out += c === "'" ? stringLiteral(body) : body; // a quoted name is the name
+      i = end < 0 ? withIntervals.length : end + 1;
     } else {
       if (!/\s/.test(c)) out += c;
       i++;
     }
   }
   return out;
+}
+
+/** The text of a quoted literal: doubled quotes and backslash escapes resolved. */
+function unescape(body: string, quote: string): string {
+  let out = "";
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === "\\" && i + 1 < body.length) out += body[++i];
+    else if (c === quote && body[i + 1] === quote) out += body[++i];
+    else out += c;
+  }
+  return out;
+}
+
+const TYPE_ALIASES: Record<string, string> = {
+  TINYINT: "Int8", BOOL: "UInt8", SMALLINT: "Int16", INT: "Int32", INTEGER: "Int32", BIGINT: "Int64",
+  FLOAT: "Float32", REAL: "Float32", DOUBLE: "Float64", TEXT: "String", VARCHAR: "String", CHAR: "String",
+};
+const DECIMAL_PRECISION: Record<string, number> = { Decimal32: 9, Decimal64: 18, Decimal128: 38, Decimal256: 76 };
+
+/** A column type as ClickHouse prints it: SQL aliases resolved (BIGINT -> Int64, Decimal64(4) -> Decimal(18, 4)). */
+export function normalizeType(type: string): string {
+  const t = type.trim().replace(/^([A-Za-z]+)\b/, (name) => TYPE_ALIASES[name.toUpperCase()] ?? name);
+  const dec = /^(Decimal(?:32|64|128|256))\s*\(\s*(\d+)\s*\)$/.exec(t);
+  return normalizeExpression(dec ? `Decimal(${DECIMAL_PRECISION[dec[1]!]}, ${dec[2]})` : t);
 }

@@ -35,6 +35,8 @@ export interface Task {
   readonly sql: string;
   /** For a replicated ALTER: every host of the replication group it reaches. */
   readonly group?: readonly string[];
+  /** For a change to what exists: what the host has, against what is declared. */
+  readonly detail?: string;
 }
 
 export type DriftKind = "undeclared-table" | "undeclared-column" | "type-change" | "needs-migration" | "unsupported";
@@ -60,6 +62,8 @@ export interface Plan {
 }
 
 export type Observed = { ok: true; state: HostState } | { ok: false; error: string };
+
+type Add = (kind: StepKind, column: string | undefined, sql: string, detail?: string) => void;
 
 export function declarationHash(decl: Declaration, cluster: string): string {
   const text = decl.tables.map((t) => (t.kind === "table" ? ddl.createLocalTable(t) : ddl.createDistributedTable(t, cluster))).join(";\n");
@@ -141,7 +145,7 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
       const reasons = migrationReasons(table, actualOn, t.cluster);
       for (const r of reasons) addDrift({ kind: "needs-migration", hosts: holders.map((h) => h.name), table: name, reason: r });
       const lagging = new Set<string>();
-      const alter = (kind: StepKind, column: string | undefined, sql: string) => tasks.push({ phase: 3, host: on.name, kind, table: name, column, sql, group });
+      const alter: Add = (kind, column, sql, detail) => tasks.push({ phase: 3, host: on.name, kind, table: name, column, sql, group, ...(detail ? { detail } : {}) });
       table.columns.forEach((column, i) => {
         const lacking = diffs.filter((d) => d.diff.missing.some((m) => m.column.name === column.name));
         if (lacking.length === 0) return;
@@ -149,12 +153,7 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
         if (lacking.length === diffs.length) alter("add-column", column.name, ddl.addColumn(name, column, table.columns[i - 1]?.name));
         else for (const d of lacking) lagging.add(d.host.name);
       });
-      const first = diffs[0]!.diff;
-      for (const c of first.defaultChanged.filter((c) => !first.typeChanged.some((x) => x.column.name === c.name))) alter("modify-column", c.name, ddl.modifyColumn(name, c));
-      for (const { column } of first.codecChanged) if (!first.defaultChanged.includes(column)) alter("modify-column", column.name, ddl.modifyColumn(name, column));
-      for (const c of first.commentChanged) alter("comment-column", c.name, ddl.commentColumn(name, c));
-      if (ttlChanged(table, actualOn) && table.ttl) alter("modify-ttl", undefined, ddl.modifyTtl(name, table.ttl));
-      columnDrift(name, holders.map((h) => h.name), first, (kind, column, sql) => alter(kind, column, sql));
+      changes(table, actualOn, diffs[0]!.diff, holders.map((h) => h.name), alter);
       const altered = tasks.some((x) => x.phase === 3 && x.table === name && x.host === on.name);
       for (const h of holders) {
         if (lagging.has(h.name) || (altered && h.name !== on.name)) {
@@ -177,16 +176,37 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     }
     for (const r of migrationReasons(table, actual, t.cluster)) addDrift({ kind: "needs-migration", hosts: [host.name], table: name, reason: r });
     const d = diffColumns(table, actual);
-    const add = (kind: StepKind, column: string | undefined, sql: string) => tasks.push({ phase, host: host.name, kind, table: name, column, sql });
+    const add: Add = (kind, column, sql, detail) => tasks.push({ phase, host: host.name, kind, table: name, column, sql, ...(detail ? { detail } : {}) });
     for (const { column, after } of d.missing) add("add-column", column.name, ddl.addColumn(name, column, after));
-    for (const c of d.defaultChanged) if (!d.typeChanged.some((x) => x.column.name === c.name)) add("modify-column", c.name, ddl.modifyColumn(name, c));
-    for (const c of d.commentChanged) add("comment-column", c.name, ddl.commentColumn(name, c));
-    if (ttlChanged(table, actual) && table.kind === "table" && table.ttl) add("modify-ttl", undefined, ddl.modifyTtl(name, table.ttl));
-    columnDrift(name, [host.name], d, add);
+    changes(table, actual, d, [host.name], add);
+  }
+
+  /**
+   * Changes to columns and TTL that exist on the host: defaults and codecs (never beside a type change,
+   * which is drift of its own), comments, TTL; then undeclared columns and type changes, planned only
+   * when allowed.
+   */
+  function changes(table: TableDecl, actual: ActualTable, d: ReturnType<typeof diffColumns>, hosts: string[], add: Add) {
+    const name = fullName(table);
+    const has = (c: { name: string }) => actual.columns.find((x) => x.name === c.name)!;
+    const retyped = (c: { name: string }) => d.typeChanged.some((x) => x.column.name === c.name);
+    const modified = new Set<string>();
+    for (const c of d.defaultChanged) {
+      if (retyped(c)) continue;
+      modified.add(c.name);
+      add("modify-column", c.name, ddl.modifyColumn(name, c), `default: host has ${`${has(c).defaultKind} ${has(c).defaultExpression}`.trim() || "none"}, declared ${`${c.default?.kind ?? ""} ${c.default?.expression ?? ""}`.trim() || "none"}`);
+    }
+    for (const { column, actual: a } of d.codecChanged) {
+      if (retyped(column) || modified.has(column.name)) continue;
+      add("modify-column", column.name, ddl.modifyColumn(name, column), `codec: host has ${a.codec || "none"}, declared ${(column.codec ?? []).join(", ") || "none"}`);
+    }
+    for (const c of d.commentChanged) add("comment-column", c.name, ddl.commentColumn(name, c), `comment: host has ${JSON.stringify(has(c).comment)}, declared ${JSON.stringify(c.comment ?? "")}`);
+    if (table.kind === "table" && table.ttl && ttlChanged(table, actual)) add("modify-ttl", undefined, ddl.modifyTtl(name, table.ttl), `TTL: host has ${actual.ttl || "none"}, declared ${table.ttl}`);
+    columnDrift(name, hosts, d, add);
   }
 
   /** Undeclared columns and type changes: drift, planned only when allowed. */
-  function columnDrift(name: string, hosts: string[], d: ReturnType<typeof diffColumns>, add: (k: StepKind, c: string, sql: string) => void) {
+  function columnDrift(name: string, hosts: string[], d: ReturnType<typeof diffColumns>, add: Add) {
     for (const a of d.undeclared) {
       const ok = allow.has("drop-column");
       addDrift({ kind: "undeclared-column", hosts, table: name, column: a.name, reason: `column ${a.name} ${a.type} is not declared`, allowedBy: ok ? "drop-column" : undefined }, ok);

@@ -614,7 +614,8 @@ describe("normalizeExpression", () => {
     assert.equal(normalizeExpression("cityHash64( distinct_id )"), "cityHash64(distinct_id)");
     assert.equal(normalizeExpression(" toDate(\ttimestamp)\n"), "toDate(timestamp)");
     assert.equal(normalizeExpression("(a,  b)"), normalizeExpression("(a,b)"));
-    assert.equal(normalizeExpression("ts + INTERVAL 1 DAY"), "ts+INTERVAL1DAY");
+    assert.equal(normalizeExpression("ts + INTERVAL 1 DAY"), "ts+toIntervalDay(1)", "as current ClickHouse prints it");
+    assert.equal(normalizeExpression("ts + INTERVAL 30 days"), normalizeExpression("ts + toIntervalDay(30)"));
     assert.notEqual(normalizeExpression("a + b"), normalizeExpression("a - b"));
   });
 
@@ -622,8 +623,9 @@ describe("normalizeExpression", () => {
     assert.equal(normalizeExpression("x = 'a  b'"), "x='a  b'");
     assert.notEqual(normalizeExpression("'a b'"), normalizeExpression("'ab'"));
     assert.equal(normalizeExpression("concat( 'it\\'s  ', ' x ' )"), "concat('it\\'s  ',' x ')");
-    assert.equal(normalizeExpression("'a'' b' || ' c'"), "'a'' b'||' c'");
-    assert.equal(normalizeExpression('"a  b" + 1'), '"a  b"+1');
+    assert.equal(normalizeExpression("'a'' b' || ' c'"), "'a\\' b'||' c'", "one escape style for a quote");
+    assert.equal(normalizeExpression("'a'' b'"), normalizeExpression("'a\\' b'"));
+    assert.equal(normalizeExpression('"a  b" + 1'), "a  b+1", "double quotes quote a name in ClickHouse");
   });
 
   test("treats `name` and name alike", () => {
@@ -634,7 +636,7 @@ describe("normalizeExpression", () => {
   });
 
   test("an unterminated string or name is kept to the end", () => {
-    assert.equal(normalizeExpression("x = 'a  b"), "x='a  b");
+    assert.equal(normalizeExpression("x = 'a  b"), "x='a  b'");
     assert.equal(normalizeExpression("x + `a  b"), "x+a  b");
   });
 });
