@@ -72,21 +72,33 @@ export function parseIntrospection(row: Row): HostState {
   return { version: row.version, databases: new Set(row.databases), tables };
 }
 
-/** Split at top-level commas, outside quotes and brackets. */
-export function splitTopLevel(text: string): string[] {
-  const parts: string[] = [];
+/** Each character outside quoted text, with the bracket depth before it. */
+function* unquoted(text: string, from = 0): Generator<[index: number, char: string, depth: number]> {
   let depth = 0;
   let quote = "";
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = from; i < text.length; i++) {
     const c = text[i]!;
     if (quote) {
       if (c === "\\") i++;
       else if (c === quote) quote = "";
-    } else if (c === "'" || c === "`" || c === '"') quote = c;
-    else if (c === "(" || c === "[") depth++;
+      continue;
+    }
+    if (c === "'" || c === "`" || c === '"') {
+      quote = c;
+      continue;
+    }
+    yield [i, c, depth];
+    if (c === "(" || c === "[") depth++;
     else if (c === ")" || c === "]") depth--;
-    else if (c === "," && depth === 0) {
+  }
+}
+
+/** Split at top-level commas, outside quotes and brackets. */
+export function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  for (const [i, c, depth] of unquoted(text)) {
+    if (c === "," && depth === 0) {
       parts.push(text.slice(start, i).trim());
       start = i + 1;
     }
@@ -98,17 +110,7 @@ export function splitTopLevel(text: string): string[] {
 
 /** The text inside the parentheses that open at `open`. */
 function parenthesized(text: string, open: number): string {
-  let depth = 0;
-  let quote = "";
-  for (let i = open; i < text.length; i++) {
-    const c = text[i]!;
-    if (quote) {
-      if (c === "\\") i++;
-      else if (c === quote) quote = "";
-    } else if (c === "'" || c === "`" || c === '"') quote = c;
-    else if (c === "(") depth++;
-    else if (c === ")" && --depth === 0) return text.slice(open + 1, i);
-  }
+  for (const [i, c, depth] of unquoted(text, open)) if (c === ")" && depth === 1) return text.slice(open + 1, i);
   return text.slice(open + 1);
 }
 
@@ -148,20 +150,10 @@ export function codecsOf(createQuery: string): Map<string, string> {
 
 /** Where the `(` of a column's own CODEC clause is: at the top level, never inside a string or a default. */
 function codecClause(def: string): number {
-  let quote = "";
-  let depth = 0;
-  for (let i = 0; i < def.length; i++) {
-    const c = def[i]!;
-    if (quote) {
-      if (c === "\\") i++;
-      else if (c === quote) quote = "";
-    } else if (c === "'" || c === "`" || c === '"') quote = c;
-    else if (c === "(") depth++;
-    else if (c === ")") depth--;
-    else if (depth === 0 && /\s/.test(c)) {
-      const m = /^\sCODEC\s*\(/.exec(def.slice(i));
-      if (m) return i + m[0].length - 1;
-    }
+  for (const [i, c, depth] of unquoted(def)) {
+    if (depth !== 0 || !/\s/.test(c)) continue;
+    const m = /^\sCODEC\s*\(/.exec(def.slice(i));
+    if (m) return i + m[0].length - 1;
   }
   return -1;
 }
