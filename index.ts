@@ -1,14 +1,22 @@
-// The Pulumi program. It reads the stack config (the same schema as `chstack validate`), builds the
-// Kubernetes topology and exports it. The components for ZooKeeper, ClickHouse, Postgres and the app are
-// built on this model (see the README's roadmap).
+// The Pulumi program: the stack config (the same schema as `chstack validate`) as Kubernetes objects.
+// Stack outputs carry no secret: passwords live in Secrets only.
 import { loadPulumiStackConfig } from "./infra/config/pulumi.ts";
-import { buildTopology } from "./infra/model/topology.ts";
-import { kubernetesTarget } from "./infra/model/targets.ts";
+import { createStack } from "./infra/k8s/stack.ts";
 
 const { config, stack } = loadPulumiStackConfig();
-const topology = buildTopology(config, kubernetesTarget(config), stack);
+const out = createStack(config, stack);
 
-export const cluster = topology.cluster;
-export const namespace = config.kubernetes.namespace;
-export const shards = topology.shards.map((s) => ({ shard: s.index, hosts: s.hosts.map((h) => h.endpoint.host) }));
-export const coordination = { kind: topology.coordination.kind, nodes: topology.coordination.nodes.map((n) => n.endpoint.host) };
+export const clickhouse = out.clickhouse;
+export const postgresHost = out.postgresHost;
+export const appUrl = out.appUrl ?? null;
+export const topology = {
+  cluster: out.topology.cluster,
+  namespace: config.kubernetes.namespace,
+  shards: out.topology.shards.length,
+  replicas: out.topology.shards[0]!.hosts.length,
+  hosts: out.topology.hosts.map((h) => h.endpoint.host),
+  coordination: out.topology.coordination.nodes.map((n) => n.endpoint.host),
+};
+/** Read by the next run's StatefulSet guard. */
+export const statefulSetShapes = out.statefulSetShapes;
+export const guard = out.guard;

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Command } from "commander";
+import { stringify } from "yaml";
 import { buildTopology } from "../../infra/model/topology.ts";
 import { loopbackTarget } from "../../infra/model/targets.ts";
 import { renderLoopback } from "../../infra/render/loopback.ts";
@@ -50,7 +51,48 @@ export function renderCommand(): Command {
         }),
       ),
   );
+  cmd.addCommand(
+    withStackOptions(new Command("k8s"))
+      .description("Run the Kubernetes program in-process (mocked engine) and write every object as validated YAML into DIR")
+      .requiredOption("-o, --out <dir>", "output directory: new, empty, or an earlier render's")
+      .option("--json", "print what was written as JSON")
+      .addHelpText(
+        "after",
+        "\nNothing reaches a cluster. Generated passwords show as a placeholder, and Pulumi secrets of the stack file\n" +
+          "(never decrypted) as a labelled placeholder, both inside Secret objects only.",
+      )
+      .action(async (opts: StackOptions & { out: string }) =>
+        run(opts, async () => {
+          const { config, stack } = loadFromOptions(opts);
+          const { runProgram } = await import("../../infra/k8s/harness.ts");
+          const { validateObjects } = await import("../../infra/k8s/validate.ts");
+          const result = await runProgram(withSecretPlaceholders(config), { stack });
+          const problems = validateObjects(result.objects);
+          if (problems.length > 0) throw new Error(`the program emits invalid objects (nothing written):\n  ${problems.join("\n  ")}`);
+          const out = resolve(opts.out);
+          prepareOutDir(out);
+          mkdirSync(out, { recursive: true });
+          const files = result.objects.map((o, i) => {
+            const file = `${String(i + 1).padStart(3, "0")}-${String(o.kind).toLowerCase()}-${o.metadata.name}.yaml`;
+            writeFileSync(join(out, file), stringify(o));
+            return file;
+          });
+          writeFileSync(join(out, MARKER), `chstack render k8s --stack ${stack}\n`);
+          if (opts.json) console.log(JSON.stringify({ stack, target: "kubernetes", out, files }, null, 2));
+          else console.log(`wrote ${files.length} Kubernetes objects (validated) for stack ${stack} into ${out}`);
+        }),
+      ),
+  );
   return cmd;
+}
+
+/** Pulumi secrets of a stack file stay encrypted: the rendering names them instead. */
+function withSecretPlaceholders<T>(value: T, path: string[] = []): T {
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    if ("secure" in value) return `<pulumi secret ${path.join(".")}>` as T;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withSecretPlaceholders(v, [...path, k])])) as T;
+  }
+  return value;
 }
 
 function prepareOutDir(out: string): void {

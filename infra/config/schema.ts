@@ -168,7 +168,7 @@ export const APP_CONTRACT_ENV = [
 
 const app = z.strictObject({
   image: image(),
-  replicas: int(0, 100).default(1),
+  replicas: int(1, 100).default(1),
   port: port().default(8000),
   env: z.record(envName(), z.string({ error: "must be a string (quote numbers and booleans)" })).default({}),
   /** Pulumi secrets only; delivered through a Kubernetes Secret. */
@@ -192,6 +192,8 @@ const kubernetes = z
     namespace: dnsLabel().default("chstack"),
     /** Extra labels on every object, beside the app.kubernetes.io/* ones. */
     labels: z.record(labelKey(), labelValue()).default({}),
+    /** Create (and protect) the namespace; false when it exists already. */
+    createNamespace: z.boolean({ error: "must be true or false" }).default(true),
   })
   .prefault({});
 

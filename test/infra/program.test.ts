@@ -15,20 +15,21 @@ test("the program reads chstack: config through the engine and exports the Kuber
     "kubernetes:context": "kind-kind",
   });
   await pulumi.runtime.setMocks(
-    { newResource: (a) => ({ id: `${a.name}-id`, state: a.inputs }), call: (a) => a.inputs },
+    { newResource: (a) => ({ id: `${a.name}-id`, state: a.type === "pulumi:pulumi:StackReference" ? { ...a.inputs, outputs: {} } : a.inputs }), call: (a) => a.inputs },
     "chstack",
     "staging",
     false,
+    "organization",
   );
   const program = await import("../../index.ts");
-  assert.equal(program.cluster, "events");
-  assert.equal(program.namespace, "analytics");
-  assert.equal(program.shards.length, 3);
-  assert.deepEqual(program.shards[2], {
-    shard: 2,
-    hosts: ["chi-events-2-0.analytics.svc.cluster.local", "chi-events-2-1.analytics.svc.cluster.local"],
-  });
-  assert.deepEqual(program.coordination.nodes, [0, 1, 2].map((i) => `zk-events-${i}.zk-events-headless.analytics.svc.cluster.local`));
+  assert.equal(program.topology.cluster, "events");
+  assert.equal(program.topology.namespace, "analytics");
+  assert.deepEqual([program.topology.shards, program.topology.replicas], [3, 2]);
+  assert.deepEqual(program.topology.hosts.slice(4), ["chi-events-2-0.analytics.svc.cluster.local", "chi-events-2-1.analytics.svc.cluster.local"]);
+  assert.deepEqual(program.topology.coordination, [0, 1, 2].map((i) => `zk-events-${i}.zk-events-headless.analytics.svc.cluster.local`));
+  assert.deepEqual(program.clickhouse, { host: "clickhouse-events.analytics.svc.cluster.local", ports: { tcp: 9000, http: 8123 } });
+  assert.equal(program.postgresHost, "pg-events.analytics.svc.cluster.local");
+  assert.equal(program.appUrl, null);
 
   // The same schema refuses a bad value, naming the stack file and the field.
   pulumi.runtime.setAllConfig({ "chstack:clickhouse": JSON.stringify({ shards: 0 }) });

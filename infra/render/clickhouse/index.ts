@@ -27,8 +27,8 @@ export const CLICKHOUSE_FILES = {
 
 const F = CLICKHOUSE_FILES;
 
-/** Files every host of the cluster shares. `users` holds password hashes: a Secret on Kubernetes. */
-export function renderClickHouseCommon(t: Topology, hashes: PasswordHashes): Files {
+/** Files every host of the cluster shares, but for the users file (it needs the password hashes). */
+export function renderClickHouseShared(t: Topology): Files {
   return {
     [F.remoteServers]: renderRemoteServers(t),
     [F.zookeeper]: renderZookeeper(t),
@@ -36,9 +36,15 @@ export function renderClickHouseCommon(t: Topology, hashes: PasswordHashes): Fil
     [F.serverSettings]: renderServerSettings(t),
     [F.profiles]: renderProfiles(t),
     [F.quotas]: renderQuotas(),
-    [F.users]: renderUsers(t, hashes),
   };
 }
+
+/** Files every host of the cluster shares. `users` holds password hashes: a Secret on Kubernetes. */
+export function renderClickHouseCommon(t: Topology, hashes: PasswordHashes): Files {
+  return { ...renderClickHouseShared(t), [F.users]: renderUsers(t, hashes) };
+}
+
+export { renderUsers };
 
 /** Files that differ from host to host (on Kubernetes only macros and interserver_http_host do). */
 export function renderClickHouseHost(host: ClickHouseHost): Files {

@@ -1,0 +1,131 @@
+// ClickHouse S x R on Kubernetes. Layout: one StatefulSet (one pod) and one headless Service per host, as
+// the operators do. A new replica or shard is a new StatefulSet: existing pods are not touched. Within a
+// shard each host's StatefulSet depends on the previous replica's, and Pulumi waits for a StatefulSet's
+// rollout, so an image or config change restarts one replica of a shard at a time (shards in parallel).
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  clusterServiceName, commonConfigMapName, hostConfigMapName, remoteServersConfigMapName, serviceFqdn, shardServiceName, usersSecretName,
+} from "../model/names.ts";
+import type { Topology } from "../model/topology.ts";
+import { CLICKHOUSE_FILES, hashPasswords, renderClickHouseHost, renderClickHouseShared, renderUsers } from "../render/clickhouse/index.ts";
+import type { Credentials } from "./credentials.ts";
+import { xmlText } from "./credentials.ts";
+import { hostService, hostStatefulSet, shardSelector } from "./clickhouse-host.ts";
+import { shapeOf, type Shapes } from "./guard.ts";
+import { labels, selectorLabels } from "./labels.ts";
+import { checksum } from "./zookeeper.ts";
+
+export interface ClickHouseClusterArgs {
+  /** The Kubernetes topology. */
+  readonly topology: Topology;
+  readonly credentials: Credentials;
+}
+
+const base = (path: string) => path.split("/").at(-1)!;
+const F = CLICKHOUSE_FILES;
+
+export class ClickHouseCluster extends pulumi.ComponentResource {
+  /** The cluster Service's in-cluster DNS name. */
+  public readonly host: string;
+  public readonly ports: { readonly tcp: number; readonly http: number };
+  /** Name of the Secret holding each role's password (keys `<role>-password`). */
+  public readonly credentialsSecret: string;
+  public readonly statefulSets: readonly k8s.apps.v1.StatefulSet[];
+  /** The immutable fields of each host's StatefulSet (see guard.ts). */
+  public readonly shapes: Shapes;
+
+  constructor(name: string, args: ClickHouseClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("chstack:index:ClickHouseCluster", name, {}, opts);
+    const t = args.topology;
+    const ns = t.config.kubernetes.namespace;
+    const lbl = labels(t, "clickhouse");
+    const parent = { parent: this };
+    const shared = renderClickHouseShared(t);
+    const pick = (paths: string[]) => Object.fromEntries(paths.map((p) => [base(p), shared[p]!]));
+
+    const common = new k8s.core.v1.ConfigMap(`${name}-common`, {
+      metadata: { name: commonConfigMapName(t.cluster), namespace: ns, labels: lbl },
+      data: pick([F.zookeeper, F.distributedDdl, F.serverSettings, F.profiles, F.quotas]),
+    }, parent);
+    // Its own ConfigMap: a topology change touches this object alone, and ClickHouse reloads it in place.
+    const remoteServers = new k8s.core.v1.ConfigMap(`${name}-remote-servers`, {
+      metadata: { name: remoteServersConfigMapName(t.cluster), namespace: ns, labels: lbl },
+      data: pick([F.remoteServers]),
+    }, parent);
+
+    const pw = args.credentials.clickhouse;
+    this.credentialsSecret = `${usersSecretName(t.cluster)}-credentials`;
+    const credentials = new k8s.core.v1.Secret(`${name}-credentials`, {
+      metadata: { name: this.credentialsSecret, namespace: ns, labels: lbl },
+      type: "Opaque",
+      stringData: {
+        "admin-password": pw.admin,
+        "writer-password": pw.writer,
+        "readonly-password": pw.readonly,
+        "interserver-password": pw.interserver,
+        "interserver-password-xml": pw.interserver.apply(xmlText),
+      },
+    }, parent);
+    const users = new k8s.core.v1.Secret(`${name}-users`, {
+      metadata: { name: usersSecretName(t.cluster), namespace: ns, labels: lbl },
+      type: "Opaque",
+      stringData: {
+        [base(F.users)]: pulumi.all([pw.admin, pw.writer, pw.readonly, pw.interserver]).apply(([admin, writer, readonly, interserver]) =>
+          renderUsers(t, hashPasswords({ admin, writer, readonly, interserver }))),
+      },
+    }, parent);
+
+    // Files read only at start: their checksum is in each pod template (remote_servers and users are not).
+    const restartShared = [F.zookeeper, F.distributedDdl, F.serverSettings].map((p) => shared[p]).join("\n");
+    const statefulSets: k8s.apps.v1.StatefulSet[] = [];
+    const shapes: Shapes = {};
+    for (const shard of t.shards) {
+      let previous: k8s.apps.v1.StatefulSet | undefined;
+      for (const h of shard.hosts) {
+        const files = renderClickHouseHost(h);
+        const hostConfig = new k8s.core.v1.ConfigMap(`${name}-${h.name}-config`, {
+          metadata: { name: hostConfigMapName(h.name), namespace: ns, labels: lbl },
+          data: Object.fromEntries(Object.entries(files).map(([p, c]) => [base(p), c])),
+        }, parent);
+        new k8s.core.v1.Service(`${name}-${h.name}`, hostService(t, h), parent);
+        const stsArgs = hostStatefulSet(t, h, {
+          commonConfigMap: common.metadata.name,
+          remoteServersConfigMap: remoteServers.metadata.name,
+          hostConfigMap: hostConfig.metadata.name,
+          usersSecret: users.metadata.name,
+          credentialsSecret: credentials.metadata.name,
+          checksum: checksum(`${restartShared}\n${Object.values(files).join("\n")}`),
+        });
+        const sts: k8s.apps.v1.StatefulSet = new k8s.apps.v1.StatefulSet(`${name}-${h.name}`, stsArgs, { parent: this, protect: true, dependsOn: previous ? [previous] : [] });
+        shapes[h.name] = shapeOf(stsArgs);
+        statefulSets.push(sts);
+        previous = sts;
+      }
+      new k8s.core.v1.Service(`${name}-shard-${shard.index}`, {
+        metadata: { name: shardServiceName(t.cluster, shard.index), namespace: ns, labels: lbl },
+        spec: { selector: shardSelector(t, shard.index), ports: clientPorts(t) },
+      }, parent);
+      // One replica of a shard away at a time.
+      new k8s.policy.v1.PodDisruptionBudget(`${name}-shard-${shard.index}-pdb`, {
+        metadata: { name: shardServiceName(t.cluster, shard.index), namespace: ns, labels: lbl },
+        spec: { selector: { matchLabels: shardSelector(t, shard.index) }, maxUnavailable: 1 },
+      }, parent);
+    }
+    new k8s.core.v1.Service(`${name}-cluster`, {
+      metadata: { name: clusterServiceName(t.cluster), namespace: ns, labels: lbl },
+      spec: { selector: selectorLabels(t, "clickhouse"), ports: clientPorts(t) },
+    }, parent);
+
+    this.statefulSets = statefulSets;
+    this.shapes = shapes;
+    this.host = serviceFqdn(clusterServiceName(t.cluster), ns);
+    this.ports = { tcp: t.config.clickhouse.ports.tcp, http: t.config.clickhouse.ports.http };
+    this.registerOutputs({ host: this.host, ports: this.ports, credentialsSecret: this.credentialsSecret });
+  }
+}
+
+const clientPorts = (t: Topology) => [
+  { name: "tcp", port: t.config.clickhouse.ports.tcp, targetPort: t.config.clickhouse.ports.tcp },
+  { name: "http", port: t.config.clickhouse.ports.http, targetPort: t.config.clickhouse.ports.http },
+];

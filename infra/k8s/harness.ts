@@ -1,0 +1,103 @@
+// Runs the Kubernetes program in-process under pulumi.runtime.setMocks: what `chstack render k8s` writes
+// out and what the tests inspect. Nothing reaches a cluster or the Pulumi engine. Generated passwords are a
+// fixed value (`sentinel`) so that a test can look for it everywhere.
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config/schema.ts";
+import { createStack } from "./stack.ts";
+
+export interface Recorded {
+  readonly type: string;
+  readonly name: string;
+  readonly urn: string;
+  readonly inputs: Record<string, any>;
+  /** Options the mocks do not carry, recorded by a stack transformation. */
+  readonly parent?: string;
+  readonly dependsOn: readonly string[];
+  readonly protect: boolean;
+}
+
+export interface Run {
+  readonly resources: readonly Recorded[];
+  readonly outputs: Record<string, unknown>;
+  /** Kubernetes objects (apiVersion/kind/metadata/...), as `kubectl apply` would take them. */
+  readonly objects: readonly Record<string, any>[];
+}
+
+export interface RunOptions {
+  readonly stack: string;
+  /** What the previous run exported (for the StatefulSet guard); none for a first run. */
+  readonly previousOutputs?: Record<string, unknown>;
+  /** The value every generated password takes. */
+  readonly sentinel?: string;
+}
+
+const PROJECT = "chstack";
+/** The key that marks a serialized secret in the inputs the mocks receive (Pulumi's specialSigKey). */
+const SIG = "4dabf18193072939515e22adb298388d";
+
+/** Inputs as the Kubernetes API would receive them: secret envelopes opened. */
+function unwrap(v: unknown): any {
+  if (Array.isArray(v)) return v.map(unwrap);
+  if (v && typeof v === "object") {
+    if (SIG in v && "value" in v) return unwrap((v as { value: unknown }).value);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrap(x)]));
+  }
+  return v;
+}
+
+/** One run per process: Pulumi's runtime state is global. */
+export async function runProgram(config: StackConfig, opts: RunOptions): Promise<Run> {
+  const sentinel = opts.sentinel ?? "generated-at-pulumi-up";
+  const inputs = new Map<string, { type: string; name: string; inputs: Record<string, any> }>();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(a) {
+        const state = a.type === "random:index/randomPassword:RandomPassword" ? { ...a.inputs, result: sentinel }
+          : a.type === "pulumi:pulumi:StackReference" ? { ...a.inputs, outputs: opts.previousOutputs ?? {} }
+          : a.inputs;
+        inputs.set(`${a.type}::${a.name}`, { type: a.type, name: a.name, inputs: unwrap(a.inputs) });
+        return { id: `${a.name}-id`, state };
+      },
+      call: (a) => a.inputs,
+    },
+    PROJECT,
+    opts.stack,
+    false,
+    "organization",
+  );
+
+  const seen: { resource: pulumi.Resource; name: string; type: string; opts: pulumi.CustomResourceOptions }[] = [];
+  const outputs = await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      seen.push({ resource: args.resource, name: args.name, type: args.type, opts: args.opts as pulumi.CustomResourceOptions });
+      return undefined;
+    });
+    const out = createStack(config, opts.stack);
+    return {
+      clickhouse: out.clickhouse,
+      postgresHost: out.postgresHost,
+      appUrl: out.appUrl ?? null,
+      statefulSetShapes: out.statefulSetShapes,
+      guard: out.guard,
+    };
+  });
+
+  const urnOf = (r: pulumi.Resource) => new Promise<string>((resolve) => r.urn.apply(resolve));
+  const urns = await Promise.all(seen.map((s) => urnOf(s.resource)));
+  const names = new Map(seen.map((s, i) => [s.resource, urns[i]!]));
+  const resources = await Promise.all(seen.map(async (s, i) => {
+    const parent = s.opts.parent ? names.get(s.opts.parent) ?? (await urnOf(s.opts.parent)) : undefined;
+    const deps = ([] as pulumi.Resource[]).concat((s.opts.dependsOn ?? []) as pulumi.Resource[]);
+    return {
+      type: s.type, name: s.name, urn: urns[i]!,
+      inputs: inputs.get(`${s.type}::${s.name}`)?.inputs ?? {},
+      parent,
+      dependsOn: await Promise.all(deps.map((d) => names.get(d) ?? urnOf(d))),
+      protect: Boolean(s.opts.protect),
+    };
+  }));
+  const objects = resources
+    .filter((r) => r.type.startsWith("kubernetes:"))
+    .map((r) => ({ ...r.inputs }));
+  return { resources, outputs: (outputs ?? {}) as Record<string, unknown>, objects };
+}
