@@ -15,7 +15,15 @@ test("the program reads chstack: config through the engine and exports the Kuber
     "kubernetes:context": "kind-kind",
   });
   await pulumi.runtime.setMocks(
-    { newResource: (a) => ({ id: `${a.name}-id`, state: a.type === "pulumi:pulumi:StackReference" ? { ...a.inputs, outputs: {} } : a.inputs }), call: (a) => a.inputs },
+    {
+      newResource: (a) => ({
+        id: `${a.name}-id`,
+        state: a.type === "pulumi:pulumi:StackReference" ? { ...a.inputs, outputs: {} }
+          : a.type === "random:index/randomPassword:RandomPassword" ? { ...a.inputs, result: "generated" }
+          : a.inputs,
+      }),
+      call: (a) => a.inputs,
+    },
     "chstack",
     "staging",
     false,
