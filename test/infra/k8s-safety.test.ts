@@ -1,0 +1,103 @@
+// Secrets only in Secrets; every invariant able to fail; unknown fields are compile errors; the StatefulSet guard.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { objectProblems } from "../../infra/k8s/validate.ts";
+import { byKind, object, runK8s } from "../support/k8s.ts";
+
+const SENTINEL = "SENTINEL-7f3a9c";
+const CONFIG = {
+  clickhouse: { cluster: "events", shards: 2, replicas: 2 },
+  app: { image: "ghcr.io/example/app:1.0", env: { LOG_LEVEL: "info" }, secretEnv: { API_KEY: "decrypted-by-engine-value" } },
+};
+
+describe("secrets", () => {
+  const run = runK8s(CONFIG, { sentinel: SENTINEL });
+
+  test("a generated password appears inside Secret objects and nowhere else", () => {
+    assert.ok(run.ok, run.error);
+    const holders = run.objects.filter((o) => JSON.stringify(o).includes(SENTINEL)).map((o) => `${o.kind}/${o.metadata.name}`);
+    assert.deepEqual(holders.sort(), ["Secret/chi-events-users-credentials", "Secret/pg-events-credentials"]);
+    assert.ok(!JSON.stringify(run.outputs).includes(SENTINEL), "not in stack outputs");
+    for (const o of run.objects) {
+      assert.ok(!JSON.stringify(o.metadata).includes(SENTINEL), `${o.kind}/${o.metadata.name}: not in labels or annotations`);
+    }
+  });
+
+  test("the users file carries password hashes only, and sits in a Secret", () => {
+    const users = object(run, "Secret", "chi-events-users")!;
+    const xml = users.stringData["chstack-users.xml"] as string;
+    assert.match(xml, /<password_sha256_hex>[0-9a-f]{64}<\/password_sha256_hex>/);
+    assert.ok(!xml.includes(SENTINEL));
+    for (const cm of byKind(run, "ConfigMap")) assert.ok(!Object.keys(cm.data).includes("chstack-users.xml"), `${cm.metadata.name} has no users file`);
+  });
+
+  test("no env literal holds a secret: passwords and secretEnv come from Secrets by reference", () => {
+    for (const o of [...byKind(run, "StatefulSet"), ...byKind(run, "Deployment")]) {
+      for (const c of [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers]) {
+        for (const e of c.env ?? []) {
+          if (/PASSWORD|API_KEY|DATABASE_URL/.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef && e.value === undefined, `${o.metadata.name}: ${e.name} is a secret reference`);
+          assert.ok(!String(e.value ?? "").includes("decrypted-by-engine-value"));
+        }
+      }
+    }
+    assert.equal(object(run, "Secret", "app-events-env")!.stringData.API_KEY, "decrypted-by-engine-value");
+  });
+});
+
+describe("invariants: each can fail", () => {
+  const good = {
+    apiVersion: "apps/v1", kind: "StatefulSet", metadata: { name: "ok" },
+    spec: {
+      serviceName: "ok", replicas: 1, selector: { matchLabels: { a: "b" } },
+      template: {
+        metadata: { labels: { a: "b" } },
+        spec: { containers: [{ name: "c", image: "x:1", readinessProbe: { tcpSocket: { port: 1 } }, resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "1Gi" } }, securityContext: { allowPrivilegeEscalation: false } }] },
+      },
+    },
+  };
+  const broken = (change: (o: any) => void) => {
+    const o = structuredClone(good);
+    change(o);
+    return objectProblems(o);
+  };
+
+  test("a well-formed object has no problem", () => assert.deepEqual(objectProblems(good), []));
+  const cases: [string, (o: any) => void, RegExp][] = [
+    ["a container without an image", (o) => delete o.spec.template.spec.containers[0].image, /has no image/],
+    ["a container without requests", (o) => delete o.spec.template.spec.containers[0].resources.requests, /no cpu and memory requests/],
+    ["a container without a memory limit", (o) => delete o.spec.template.spec.containers[0].resources.limits, /no memory limit/],
+    ["replicas 0", (o) => (o.spec.replicas = 0), /replicas must be an integer >= 1/],
+    ["replicas -1", (o) => (o.spec.replicas = -1), /replicas must be an integer >= 1/],
+    ["a name that is not a DNS-1123 label", (o) => (o.metadata.name = "Bad_Name"), /DNS-1123 label/],
+    ["a container without a readiness probe", (o) => delete o.spec.template.spec.containers[0].readinessProbe, /no readiness probe/],
+    ["privilege escalation allowed", (o) => delete o.spec.template.spec.containers[0].securityContext, /may escalate privileges/],
+    ["no containers", (o) => (o.spec.template.spec.containers = []), /no containers/],
+    ["replicas as a string (kubernetes-models)", (o) => (o.spec.replicas = "two"), /StatefulSet\/ok: .*replicas/],
+    ["a missing selector (kubernetes-models)", (o) => delete o.spec.selector, /selector/],
+    ["an unknown kind", (o) => (o.kind = "CronJob"), /not a kind this program emits/],
+  ];
+  for (const [what, change, rule] of cases) {
+    test(what, () => assert.ok(broken(change).some((p) => rule.test(p)), JSON.stringify(broken(change))));
+  }
+});
+
+describe("the StatefulSet guard", () => {
+  const first = runK8s(CONFIG);
+
+  test("the same config again: accepted", () => {
+    assert.ok(first.ok, first.error);
+    const again = runK8s(CONFIG, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
+    assert.ok(again.ok, again.error);
+  });
+
+  test("a new storage size (volumeClaimTemplates) is refused at program time, naming the StatefulSets", () => {
+    const bigger = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, storage: { size: "50Gi" } } }, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
+    assert.equal(bigger.ok, false);
+    assert.match(bigger.error ?? "", /StatefulSet chi-events-0-0: volumeClaimTemplates would change, which Kubernetes cannot do in place/);
+  });
+
+  test("adding a replica is not a change to any existing StatefulSet", () => {
+    const more = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, replicas: 3 } }, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
+    assert.ok(more.ok, more.error);
+  });
+});
