@@ -73,7 +73,7 @@ describe("chstack validate", () => {
     assert.equal(chstack(["frobnicate"]).code, 64);
     assert.equal(chstack(["render", "loopback"]).code, 64, "--out is required");
     assert.equal(chstack(["schema", "apply", "--allow", "drop-everything"]).code, 64, "--allow takes known kinds only");
-    for (const cmd of [[], ["validate"], ["render"], ["render", "loopback"], ["up"], ["status"], ["down"], ["schema"], ["schema", "plan"], ["schema", "apply"], ["schema", "status"]]) {
+    for (const cmd of [[], ["validate"], ["render"], ["render", "loopback"], ["up"], ["status"], ["down"], ["schema"], ["schema", "plan"], ["schema", "apply"], ["schema", "status"], ["render", "k8s"]]) {
       const r = chstack([...cmd, "--help"]);
       assert.equal(r.code, 0, cmd.join(" "));
       assert.match(r.stdout, /Usage: chstack/);
@@ -128,5 +128,28 @@ describe("chstack render loopback", () => {
     const r = chstack(["render", "loopback", "--config", file, "--out", join(scratch, "keeper-out")]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /coordination\.kind: the loopback target runs ZooKeeper only/);
+  });
+});
+
+describe("chstack render k8s", () => {
+  test("writes every object as YAML; a Pulumi secret of the file shows as a placeholder inside its Secret only", async () => {
+    const { parseAllDocuments } = await import("yaml");
+    const file = join(scratch, "k8s.yaml");
+    writeFileSync(file, "config:\n  chstack:clickhouse:\n    shards: 2\n    replicas: 2\n    users:\n      admin:\n        password:\n          secure: v1:abcdef\n");
+    const out = join(scratch, "k8s-out");
+    const r = chstack(["render", "k8s", "--config", file, "--out", out, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const written = JSON.parse(r.stdout);
+    assert.equal(written.files.length, 33);
+    const holders: string[] = [];
+    for (const f of written.files as string[]) {
+      const text = readFileSync(join(out, f), "utf8");
+      const [doc] = parseAllDocuments(text);
+      const o = doc!.toJS() as { kind: string; metadata: { name: string } };
+      assert.ok(o.kind && o.metadata.name, f);
+      if (text.includes("<pulumi secret clickhouse.users.admin.password>")) holders.push(`${o.kind}/${o.metadata.name}`);
+      assert.ok(!text.includes("v1:abcdef"), `${f} holds no ciphertext`);
+    }
+    assert.deepEqual(holders, ["Secret/chi-posthog-users-credentials"]);
   });
 });
