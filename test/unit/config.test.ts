@@ -86,7 +86,8 @@ const badCases: readonly BadCase[] = [
   { name: "zero replicas", yaml: chstack("clickhouse", "{ replicas: 0 }"), path: "clickhouse.replicas", expect: ["must be an integer from 1 to 16", "got 0"] },
   { name: "17 replicas", yaml: chstack("clickhouse", "{ replicas: 17 }"), path: "clickhouse.replicas", expect: ["must be an integer from 1 to 16", "got 17"] },
   { name: "ZooKeeper heap below 64 MiB", yaml: chstack("coordination", "{ heapMb: 10 }"), path: "coordination.heapMb", expect: ["must be an integer from 64 to 65536", "got 10"] },
-  { name: "app replicas over 100", yaml: chstack("app", `{ ${APP}, replicas: 101 }`), path: "app.replicas", expect: ["must be an integer from 0 to 100", "got 101"] },
+  { name: "app replicas over 100", yaml: chstack("app", `{ ${APP}, replicas: 101 }`), path: "app.replicas", expect: ["must be an integer from 1 to 100", "got 101"] },
+  { name: "app replicas 0", yaml: chstack("app", `{ ${APP}, replicas: 0 }`), path: "app.replicas", expect: ["must be an integer from 1 to 100", "got 0"] },
 
   // coordination
   { name: "ZooKeeper ensemble of 2", yaml: chstack("coordination", "{ size: 2 }"), path: "coordination.size", expect: [ODD_ENSEMBLE, "got 2"] },
