@@ -249,8 +249,18 @@ class Run {
     }
   }
 
-  /** Stop, in reverse order, every server this run started, and forget them. */
-  async abort(why: string): Promise<void> {
+  private aborted: Promise<void> | undefined;
+
+  /**
+   * Stop, in reverse order, every server this run started, and forget them. Ctrl-C and a failing start
+   * may both ask at once: they share one abort, so neither returns while the other is still stopping.
+   */
+  abort(why: string): Promise<void> {
+    this.aborted ??= this.stopStarted(why);
+    return this.aborted;
+  }
+
+  private async stopStarted(why: string): Promise<void> {
     this.aborting = true; // no new start from here on; one already spawned is in `started`
     if (this.started.length === 0) return;
     this.log(`${why}: stopping the ${this.started.length} server(s) this run started`);

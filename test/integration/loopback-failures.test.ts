@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { postgresIdentity } from "../../infra/loopback/postgres.ts";
 import { readState } from "../../infra/loopback/state.ts";
-import { fixturePath } from "../support/goldens.ts";
 import { pidsOf, processExists, processesIn, runChstack, testStack } from "../support/stack.ts";
 
 const listen = (port: number) =>
@@ -56,7 +55,7 @@ describe("failing starts", () => {
 });
 
 describe("Ctrl-C", () => {
-  const stack = testStack("2x2", "it-sigint");
+  const stack = testStack("2x2", "it-sigint", 31400);
   after(() => stack.destroy());
 
   test("interrupting up while ClickHouse starts leaves no process behind", async () => {
@@ -76,7 +75,7 @@ describe("Ctrl-C", () => {
 });
 
 describe("one stack, one command at a time; stacks may not share ports", () => {
-  const first = testStack("1x1", "it-lock");
+  const first = testStack("1x1", "it-lock", 31500);
   after(() => first.destroy());
 
   test("two concurrent ups on one stack: both succeed, the second finds everything running", async () => {
@@ -90,9 +89,9 @@ describe("one stack, one command at a time; stacks may not share ports", () => {
 
   test("a second stack whose ports overlap a running stack is refused before anything starts", async () => {
     // Same project directory, another stack name, the same port range.
-    copyFileSync(fixturePath("golden-1x1.yaml"), join(first.cwd, "Pulumi.it-clash.yaml"));
+    copyFileSync(join(first.cwd, "Pulumi.it-lock.yaml"), join(first.cwd, "Pulumi.it-clash.yaml"));
     const r = await runChstack(first.cwd, ["up", "--stack", "it-clash"]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /ports 31000-31022 of stack it-clash overlap ports 31000-31022 of the running stack it-lock; choose another loopback\.portBase/);
+    assert.match(r.stderr, /ports 31500-31522 of stack it-clash overlap ports 31500-31522 of the running stack it-lock; choose another loopback\.portBase/);
   });
 });
