@@ -102,9 +102,10 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
         statefulSets.push(sts);
         previous = sts;
       }
+      // Headless: the shard's name resolves to every replica of it.
       new k8s.core.v1.Service(`${name}-shard-${shard.index}`, {
         metadata: { name: shardServiceName(t.cluster, shard.index), namespace: ns, labels: lbl },
-        spec: { selector: shardSelector(t, shard.index), ports: clientPorts(t) },
+        spec: { clusterIP: "None", selector: shardSelector(t, shard.index), ports: clientPorts(t) },
       }, parent);
       // One replica of a shard away at a time.
       new k8s.policy.v1.PodDisruptionBudget(`${name}-shard-${shard.index}-pdb`, {

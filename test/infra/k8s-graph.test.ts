@@ -25,6 +25,8 @@ for (const [shards, replicas, zkNodes] of [[1, 1, 1], [2, 2, 1], [3, 2, 3]] as c
       assert.deepEqual(byKind(run, "Service").map((o) => o.metadata.name).sort(), [
         ...hosts, ...Array.from({ length: shards }, (_, s) => `shard-events-${s}`), "app-events", "clickhouse-events", "pg-events", "zk-events", "zk-events-headless",
       ].sort());
+      for (let s = 0; s < shards; s++) assert.equal(object(run, "Service", `shard-events-${s}`)!.spec.clusterIP, "None", "a headless Service per shard");
+      assert.equal(object(run, "Service", "clickhouse-events")!.spec.clusterIP, undefined, "the cluster Service balances");
       assert.deepEqual(byKind(run, "PodDisruptionBudget").map((o) => o.metadata.name).sort(), [...Array.from({ length: shards }, (_, s) => `shard-events-${s}`), "zk-events"].sort());
       assert.ok(run.objects.every((o) => o.kind === "Namespace" || o.metadata.namespace === "analytics"), "every object in the namespace");
     });
