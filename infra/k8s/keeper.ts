@@ -2,10 +2,11 @@
 // parallel, a headless Service publishing not-ready pods, a client Service, a quorum-keeping PDB.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { coordinationHeadlessServiceName, coordinationStatefulSetName, serviceFqdn } from "../model/names.ts";
+import { coordinationHeadlessServiceName, coordinationStatefulSetName } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import { KEEPER_SERVER_ID_ENV, renderKeeperConfig } from "../render/keeper.ts";
 import { shapeOf, type Shapes } from "./guard.ts";
+import { coordinationServices } from "./coordination.ts";
 import { labels, selectorLabels } from "./labels.ts";
 import { containerSecurity, keepVolumes, podSecurity, resources, spreadApart } from "./pods.ts";
 import { checksum, volumeClaim } from "./zookeeper.ts";
@@ -38,18 +39,6 @@ export class Keeper extends pulumi.ComponentResource {
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, {
       metadata: { name: `${sts}-config`, namespace: ns, labels: lbl },
       data: { "keeper_config.xml": xml },
-    }, parent);
-    new k8s.core.v1.Service(`${name}-headless`, {
-      metadata: { name: headless, namespace: ns, labels: lbl },
-      spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: sel, ports: ports.map((p) => ({ ...p, targetPort: p.port })) },
-    }, parent);
-    new k8s.core.v1.Service(`${name}-client`, {
-      metadata: { name: sts, namespace: ns, labels: lbl },
-      spec: { selector: sel, ports: [{ name: "client", port: c.ports.client, targetPort: c.ports.client }] },
-    }, parent);
-    new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-      metadata: { name: sts, namespace: ns, labels: lbl },
-      spec: { selector: { matchLabels: sel }, minAvailable: Math.floor(c.size / 2) + 1 },
     }, parent);
     const stsArgs: k8s.apps.v1.StatefulSetArgs = {
       metadata: { name: sts, namespace: ns, labels: lbl },
@@ -84,7 +73,7 @@ export class Keeper extends pulumi.ComponentResource {
     };
     this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, stsArgs, { parent: this, protect: true });
     this.shapes = { [sts]: shapeOf(stsArgs) };
-    this.clientAddress = `${serviceFqdn(sts, ns)}:${c.ports.client}`;
+    this.clientAddress = coordinationServices(name, t, ports, this);
     this.registerOutputs({ clientAddress: this.clientAddress });
   }
 }

@@ -5,10 +5,11 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { coordinationHeadlessServiceName, coordinationStatefulSetName, serviceFqdn } from "../model/names.ts";
+import { coordinationHeadlessServiceName, coordinationStatefulSetName } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import { renderZooCfg } from "../render/zookeeper.ts";
 import { shapeOf, type Shapes } from "./guard.ts";
+import { coordinationServices } from "./coordination.ts";
 import { labels, selectorLabels } from "./labels.ts";
 import { containerSecurity, keepVolumes, podSecurity, resources, spreadApart } from "./pods.ts";
 
@@ -49,21 +50,8 @@ export class ZooKeeper extends pulumi.ComponentResource {
       data: { "zoo.cfg": renderZooCfg(t, t.coordination.nodes[0]!) },
     }, parent);
 
-    new k8s.core.v1.Service(`${name}-headless`, {
-      metadata: { name: headless, namespace: ns, labels: lbl },
-      spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: sel, ports: ports.map((p) => ({ ...p, targetPort: p.port })) },
-    }, parent);
 
-    new k8s.core.v1.Service(`${name}-client`, {
-      metadata: { name: sts, namespace: ns, labels: lbl },
-      spec: { selector: sel, ports: [{ name: "client", port: c.ports.client, targetPort: c.ports.client }] },
-    }, parent);
 
-    // A quorum must survive a voluntary disruption: at most (n - 1) / 2 pods away; one node allows none.
-    new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, {
-      metadata: { name: sts, namespace: ns, labels: lbl },
-      spec: { selector: { matchLabels: sel }, minAvailable: Math.floor(c.size / 2) + 1 },
-    }, parent);
 
     const stsArgs: k8s.apps.v1.StatefulSetArgs = {
       metadata: { name: sts, namespace: ns, labels: lbl },
@@ -102,7 +90,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
     this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, stsArgs, { parent: this, protect: true });
     this.shapes = { [sts]: shapeOf(stsArgs) };
 
-    this.clientAddress = `${serviceFqdn(sts, ns)}:${c.ports.client}`;
+    this.clientAddress = coordinationServices(name, t, ports, this);
     this.registerOutputs({ clientAddress: this.clientAddress });
   }
 }
