@@ -9,6 +9,7 @@ const out = createStack(config, stack);
 export const clickhouse = out.clickhouse;
 export const postgresHost = out.postgresHost;
 export const appUrl = out.appUrl ?? null;
+export const schemaJob = out.schemaJob;
 export const topology = {
   cluster: out.topology.cluster,
   namespace: config.kubernetes.namespace,

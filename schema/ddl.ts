@@ -1,7 +1,8 @@
 // The SQL of every step, from validated declarations only (identifiers were checked, expressions are
 // single expressions, strings are literals). No ON CLUSTER: the applier runs each statement on the hosts
 // the plan names.
-import { fullName, zookeeperPathOf, type Column, type DistributedTable, type LocalTable } from "./declare.ts";
+import type { Column, DistributedTable, LocalTable } from "./declare.ts";
+import { fullName, zookeeperPathOf } from "./tables.ts";
 import { stringLiteral } from "./expressions.ts";
 
 export const createDatabase = (db: string) => `CREATE DATABASE IF NOT EXISTS ${db}`;

@@ -2,6 +2,7 @@
 // field) before anything reaches a server.
 import { z } from "zod";
 import { expressionProblem, identifierProblem, normalizeExpression, topLevelShape } from "./expressions.ts";
+import { fullName } from "./tables.ts";
 
 const ident = () => z.string().superRefine((v, ctx) => {
   const p = identifierProblem(v);
@@ -89,7 +90,7 @@ export class DeclarationError extends Error {
   }
 }
 
-export const fullName = (t: { database: string; name: string }) => `${t.database}.${t.name}`;
+export { fullName, zookeeperPathOf } from "./tables.ts";
 export const table = (t: Omit<LocalTableInput, "kind">): LocalTableInput => ({ kind: "table", ...t });
 export const distributed = (t: Omit<DistributedTableInput, "kind">): DistributedTableInput => ({ kind: "distributed", ...t });
 
@@ -151,6 +152,3 @@ function labelOf(raw: unknown, i: number): string {
   const r = raw as { database?: unknown; name?: unknown } | null;
   return identifierProblem(r?.database) || identifierProblem(r?.name) ? `tables.${i}` : `${r!.database as string}.${r!.name as string}`;
 }
-
-/** The ZooKeeper path of a replicated table, relative to the cluster's root. */
-export const zookeeperPathOf = (t: LocalTable) => t.zookeeperPath ?? `/clickhouse/tables/{shard}/${t.database}.${t.name}`;

@@ -1,7 +1,8 @@
 // Declared vs actual for one table on one host: pure. Column changes come back as what to do; table-level
 // differences no ALTER can make come back as reasons a migration is needed.
 import { sameExpression, splitTopLevel, unquote, type ActualColumn, type ActualTable } from "./actual.ts";
-import { zookeeperPathOf, type Column, type TableDecl } from "./declare.ts";
+import type { Column, TableDecl } from "./declare.ts";
+import { zookeeperPathOf } from "./tables.ts";
 import { normalizeType } from "./expressions.ts";
 
 export interface ColumnDiff {

@@ -77,6 +77,7 @@ export async function runProgram(config: StackConfig, opts: RunOptions): Promise
       clickhouse: out.clickhouse,
       postgresHost: out.postgresHost,
       appUrl: out.appUrl ?? null,
+      schemaJob: out.schemaJob,
       statefulSetShapes: out.statefulSetShapes,
       guard: out.guard,
     };

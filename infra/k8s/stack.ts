@@ -13,6 +13,8 @@ import { Keeper } from "./keeper.ts";
 import { labels } from "./labels.ts";
 import { networkPolicies } from "./network.ts";
 import { Postgres } from "./postgres.ts";
+import { Schema } from "./schema.ts";
+import { posthogSchema } from "../../schema/posthog.ts";
 import { ZooKeeper } from "./zookeeper.ts";
 
 export interface StackOutputs {
@@ -20,6 +22,7 @@ export interface StackOutputs {
   readonly clickhouse: { host: string; ports: { tcp: number; http: number } };
   readonly postgresHost: string;
   readonly appUrl: string | undefined;
+  readonly schemaJob: string;
   readonly statefulSetShapes: Shapes;
   /** Resolves once the StatefulSet guard has compared this run with the previous one (it rejects on a change). */
   readonly guard: pulumi.Output<string>;
@@ -39,12 +42,14 @@ export function createStack(config: StackConfig, stack: string): StackOutputs {
   const creds = credentials("chstack", t);
   const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds }, { dependsOn: [coordination, ...after] });
   const postgres = new Postgres("postgres", { topology: t, password: creds.postgres }, { dependsOn: after });
+  // After every ClickHouse host is ready (Pulumi waits for each StatefulSet's rollout), before the app.
+  const schema = new Schema("schema", { topology: t, declaration: posthogSchema(config.clickhouse.database), credentialsSecret: clickhouse.credentialsSecret }, { dependsOn: [clickhouse] });
   const app = config.app
     ? new App("app", {
       topology: t,
       clickhouse: { host: clickhouse.host, httpPort: clickhouse.ports.http, credentialsSecret: clickhouse.credentialsSecret },
       postgresSecret: postgres.secretName,
-    }, { dependsOn: [clickhouse, postgres] })
+    }, { dependsOn: [schema, postgres] })
     : undefined;
   networkPolicies("network", t, after);
 
@@ -57,5 +62,5 @@ export function createStack(config: StackConfig, stack: string): StackOutputs {
     return "ok";
   });
 
-  return { topology: t, clickhouse: { host: clickhouse.host, ports: clickhouse.ports }, postgresHost: postgres.host, appUrl: app?.url, statefulSetShapes: shapes, guard };
+  return { topology: t, clickhouse: { host: clickhouse.host, ports: clickhouse.ports }, postgresHost: postgres.host, appUrl: app?.url, schemaJob: schema.jobName, statefulSetShapes: shapes, guard };
 }

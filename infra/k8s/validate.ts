@@ -2,6 +2,7 @@
 // (types and required fields), plus our own invariants where that check is blind (it accepts a container
 // without an image, replicas -1, and any string as a name).
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { Job } from "kubernetes-models/batch/v1/Job";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
@@ -15,6 +16,7 @@ type KObject = Record<string, any>;
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
   "apps/v1/Deployment": Deployment,
   "apps/v1/StatefulSet": StatefulSet,
+  "batch/v1/Job": Job,
   "v1/ConfigMap": ConfigMap,
   "v1/Namespace": Namespace,
   "v1/Secret": Secret,
@@ -50,7 +52,8 @@ export function objectProblems(o: KObject): string[] {
       if (!c.resources?.limits?.memory) problems.push(`${cid} has no memory limit`);
       if (c.securityContext?.allowPrivilegeEscalation !== false) problems.push(`${cid} may escalate privileges`);
     }
-    for (const c of pod.containers ?? []) if (!c.readinessProbe) problems.push(`${id}: container ${c.name} has no readiness probe`);
+    // A Job's pod runs to completion: it has nothing to be ready for.
+    if (o.kind !== "Job") for (const c of pod.containers ?? []) if (!c.readinessProbe) problems.push(`${id}: container ${c.name} has no readiness probe`);
     if ((pod.containers ?? []).length === 0) problems.push(`${id}: no containers`);
   }
   return problems;

@@ -19,7 +19,7 @@ for (const [shards, replicas, zkNodes] of [[1, 1, 1], [2, 2, 1], [3, 2, 3]] as c
     });
 
     test("counts and names", () => {
-      const expected = 17 + 3 * shards * replicas + 2 * shards + 2; // see README: 17 fixed, 3 per host, 2 per shard, 2 for the app
+      const expected = 19 + 3 * shards * replicas + 2 * shards + 2; // 19 fixed (schema Job and its ConfigMap included), 3 per host, 2 per shard, 2 for the app
       assert.equal(run.objects.length, expected);
       assert.deepEqual(byKind(run, "StatefulSet").map((o) => o.metadata.name).sort(), [...hosts, "pg-events", "zk-events"].sort());
       assert.deepEqual(byKind(run, "Service").map((o) => o.metadata.name).sort(), [
@@ -40,14 +40,15 @@ for (const [shards, replicas, zkNodes] of [[1, 1, 1], [2, 2, 1], [3, 2, 3]] as c
 
     test("parents, ordering and protection", () => {
       const types = run.resources.map((r) => r.type);
-      for (const t of ["chstack:index:ZooKeeper", "chstack:index:ClickHouseCluster", "chstack:index:Postgres", "chstack:index:App"]) assert.equal(types.filter((x) => x === t).length, 1, t);
+      for (const t of ["chstack:index:ZooKeeper", "chstack:index:ClickHouseCluster", "chstack:index:Schema", "chstack:index:Postgres", "chstack:index:App"]) assert.equal(types.filter((x) => x === t).length, 1, t);
       for (const r of run.resources.filter((x) => x.type === "kubernetes:apps/v1:StatefulSet")) {
         assert.ok(r.parent && /chstack:index:(ZooKeeper|ClickHouseCluster|Postgres)::/.test(r.parent), `${r.name} is parented to its component`);
         assert.equal(r.protect, true, `${r.name} holds data: protected`);
       }
       const ch = resource(run, "chstack:index:ClickHouseCluster", "clickhouse")!;
       assert.ok(ch.dependsOn.some((d) => d.endsWith("::zookeeper")), "ClickHouse after ZooKeeper");
-      assert.ok(resource(run, "chstack:index:App", "app")!.dependsOn.some((d) => d.endsWith("::clickhouse")), "the app after ClickHouse");
+      assert.ok(resource(run, "chstack:index:Schema", "schema")!.dependsOn.some((d) => d.endsWith("::clickhouse")), "the schema after ClickHouse");
+      assert.ok(resource(run, "chstack:index:App", "app")!.dependsOn.some((d) => d.endsWith("::schema")), "the app after the schema");
       for (let s = 0; s < shards; s++) {
         assert.deepEqual(resource(run, "kubernetes:apps/v1:StatefulSet", `clickhouse-chi-events-${s}-0`)!.dependsOn, [], "the first replica of a shard waits for no other");
         for (let r = 1; r < replicas; r++) {

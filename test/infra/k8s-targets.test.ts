@@ -58,6 +58,7 @@ describe("a topology change touches only what it must", () => {
       assert.deepEqual(object(after, "Service", name), object(base, "Service", name));
     }
     assert.deepEqual(object(after, "ConfigMap", "chi-events-common"), object(base, "ConfigMap", "chi-events-common"), "shared settings untouched");
+    assert.notEqual(after.outputs.schemaJob, base.outputs.schemaJob, "the schema runs again for the new hosts");
     assert.notDeepEqual(object(after, "ConfigMap", "chi-events-remote-servers"), object(base, "ConfigMap", "chi-events-remote-servers"), "the cluster list changes (hot-reloaded)");
   }
 
@@ -69,7 +70,7 @@ describe("a topology change touches only what it must", () => {
     for (const s of [0, 1]) {
       assert.deepEqual(resource(after, "kubernetes:apps/v1:StatefulSet", `clickhouse-chi-events-${s}-2`)!.dependsOn.map((d) => d.split("::").at(-1)), [`clickhouse-chi-events-${s}-1`]);
     }
-    assert.equal(after.objects.length - base.objects.length, 2 * 3, "a StatefulSet, a Service and a ConfigMap per new host");
+    assert.equal(after.objects.length - base.objects.length, 2 * 3, "a StatefulSet, a Service and a ConfigMap per new host (the schema Job is replaced, not added)");
   });
 
   test("2x2 -> 3x2: a new shard with its Services and PDB; existing shards untouched", () => {
@@ -87,7 +88,7 @@ describe("size", () => {
   test("the program for 64 x 3 evaluates", (t) => {
     const run = runK8s({ clickhouse: { cluster: "events", shards: 64, replicas: 3 }, coordination: { size: 5 } });
     assert.ok(run.ok, run.error);
-    assert.equal(run.objects.length, 17 + 3 * 64 * 3 + 2 * 64);
+    assert.equal(run.objects.length, 19 + 3 * 64 * 3 + 2 * 64);
     t.diagnostic(`64x3: ${run.resources.length} resources (${run.objects.length} Kubernetes objects) in ${run.ms.toFixed(0)} ms`);
   });
 });

@@ -140,7 +140,7 @@ describe("chstack render k8s", () => {
     const r = chstack(["render", "k8s", "--config", file, "--out", out, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const written = JSON.parse(r.stdout);
-    assert.equal(written.files.length, 33);
+    assert.equal(written.files.length, 35);
     const holders: string[] = [];
     for (const f of written.files as string[]) {
       const text = readFileSync(join(out, f), "utf8");
