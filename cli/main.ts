@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { downCommand } from "./commands/down.ts";
+import { kindCommand } from "./commands/kind.ts";
 import { renderCommand } from "./commands/render.ts";
 import { schemaCommand } from "./commands/schema.ts";
 import { statusCommand } from "./commands/status.ts";
@@ -18,7 +19,8 @@ const program = new Command("chstack")
   .addCommand(downCommand())
   .addCommand(schemaCommand())
   .addCommand(validateCommand())
-  .addCommand(renderCommand());
+  .addCommand(renderCommand())
+  .addCommand(kindCommand());
 
 // Every command, however deep: help and version exit 0, any other command-line error exits 64 (EX_USAGE),
 // apart from the results commands give themselves (schema plan: 2 = statements pending).

@@ -194,6 +194,8 @@ const kubernetes = z
     labels: z.record(labelKey(), labelValue()).default({}),
     /** Create (and protect) the namespace; false when it exists already. */
     createNamespace: z.boolean({ error: "must be true or false" }).default(true),
+    /** NodePorts for ClickHouse HTTP and the app (a kind cluster maps them to the laptop); none by default. */
+    nodePorts: z.strictObject({ clickhouseHttp: int(30000, 32767).optional(), app: int(30000, 32767).optional() }).optional(),
   })
   .prefault({});
 

@@ -6,6 +6,7 @@ import { appName, serviceFqdn } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import { labels, selectorLabels } from "./labels.ts";
 import { containerSecurity, resources } from "./pods.ts";
+import { nodePortSpec } from "./clickhouse.ts";
 
 export interface AppArgs {
   readonly topology: Topology;
@@ -73,7 +74,7 @@ export class App extends pulumi.ComponentResource {
     }, { parent: this });
     new k8s.core.v1.Service(`${name}-service`, {
       metadata: { name: n, namespace: ns, labels: lbl },
-      spec: { selector: sel, ports: [{ name: "http", port: app.port, targetPort: app.port }] },
+      spec: nodePortSpec(sel, [{ name: "http", port: app.port, targetPort: app.port }], "http", t.config.kubernetes.nodePorts?.app),
     }, { parent: this });
     this.url = `http://${serviceFqdn(n, ns)}:${app.port}`;
     this.registerOutputs({ url: this.url });

@@ -115,7 +115,7 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
     }
     new k8s.core.v1.Service(`${name}-cluster`, {
       metadata: { name: clusterServiceName(t.cluster), namespace: ns, labels: lbl },
-      spec: { selector: selectorLabels(t, "clickhouse"), ports: clientPorts(t) },
+      spec: nodePortSpec(selectorLabels(t, "clickhouse"), clientPorts(t), "http", t.config.kubernetes.nodePorts?.clickhouseHttp),
     }, parent);
 
     this.statefulSets = statefulSets;
@@ -124,6 +124,13 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
     this.ports = { tcp: t.config.clickhouse.ports.tcp, http: t.config.clickhouse.ports.http };
     this.registerOutputs({ host: this.host, ports: this.ports, credentialsSecret: this.credentialsSecret });
   }
+}
+
+/** A Service spec, of type NodePort when `nodePort` is set (for the named port). */
+export function nodePortSpec(selector: Record<string, string>, ports: { name: string; port: number; targetPort: number }[], name: string, nodePort: number | undefined) {
+  return nodePort === undefined
+    ? { selector, ports }
+    : { type: "NodePort", selector, ports: ports.map((p) => (p.name === name ? { ...p, nodePort } : p)) };
 }
 
 const clientPorts = (t: Topology) => [
