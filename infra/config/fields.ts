@@ -119,7 +119,3 @@ export const secret = () =>
   );
 
 export type SecretValue = z.infer<ReturnType<typeof secret>>;
-
-export function isEncrypted(v: SecretValue): v is { secure: string } {
-  return typeof v === "object" && v !== null && "secure" in v;
-}

@@ -2,10 +2,9 @@
 // stack owns one contiguous range [base, last] and two stacks clash exactly when their ranges overlap.
 //
 //   base + 0                 Postgres
-//   base + 1 + 3i .. +2      coordination node i (client, peer, election); 5 nodes at most
+//   base + 1 + 3i .. +2      coordination node i (client, peer, election); 5 nodes at most (schema)
 //   base + 20 + 3h .. +2     ClickHouse host h = shard * replicas + replica (tcp, http, interserver)
 
-export const MAX_COORDINATION_NODES = 5;
 const COORDINATION_OFFSET = 1;
 const CLICKHOUSE_OFFSET = 20;
 const STRIDE = 3;
