@@ -8,7 +8,7 @@ import type { ClickHouseHost, Topology } from "../model/topology.ts";
 import { coordinationStatefulSetName, serviceFqdn, zookeeperRootChain } from "../model/names.ts";
 import { HOST_LABEL, labels, REPLICA_LABEL, selectorLabels, SHARD_LABEL } from "./labels.ts";
 import { containerSecurity, keepVolumes, podSecurity, resources, spreadApart } from "./pods.ts";
-import { volumeClaim } from "./zookeeper.ts";
+import { volumeClaim } from "./volumes.ts";
 
 /** The ClickHouse image runs as uid 101 (clickhouse). */
 const CH_UID = 101;

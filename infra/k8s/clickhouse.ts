@@ -14,7 +14,7 @@ import { xmlText } from "./credentials.ts";
 import { hostService, hostStatefulSet, shardSelector } from "./clickhouse-host.ts";
 import { shapeOf, type Shapes } from "./guard.ts";
 import { labels, selectorLabels } from "./labels.ts";
-import { checksum } from "./zookeeper.ts";
+import { checksum } from "./volumes.ts";
 
 export interface ClickHouseClusterArgs {
   /** The Kubernetes topology. */

@@ -7,7 +7,7 @@ import type { Topology } from "../model/topology.ts";
 import { shapeOf, type Shapes } from "./guard.ts";
 import { labels, selectorLabels } from "./labels.ts";
 import { containerSecurity, keepVolumes, podSecurity, resources } from "./pods.ts";
-import { volumeClaim } from "./zookeeper.ts";
+import { volumeClaim } from "./volumes.ts";
 
 export interface PostgresArgs {
   readonly topology: Topology;
