@@ -1,10 +1,11 @@
 // The Pulumi program: the stack config (the same schema as `chstack validate`) as Kubernetes objects.
 // Stack outputs carry no secret: passwords live in Secrets only.
 import { loadPulumiStackConfig } from "./infra/config/pulumi.ts";
+import { loadDeclaration } from "./infra/declaration.ts";
 import { createStack } from "./infra/k8s/stack.ts";
 
 const { config, stack } = loadPulumiStackConfig();
-const out = createStack(config, stack);
+const out = createStack(config, stack, await loadDeclaration(config.clickhouse.database, config.schema.declaration));
 
 export const clickhouse = out.clickhouse;
 export const postgresHost = out.postgresHost;

@@ -4,7 +4,8 @@ import { lastApply } from "../../schema/ledger.ts";
 import { ALLOW_KINDS, type AllowKind } from "../../schema/plan.ts";
 import { loopbackTarget } from "../../infra/model/targets.ts";
 import { buildTopology } from "../../infra/model/topology.ts";
-import { closeAll, connectAll, loadDeclaration } from "../../infra/loopback/schema.ts";
+import { closeAll, connectAll } from "../../infra/loopback/schema.ts";
+import { loadDeclaration } from "../../infra/declaration.ts";
 import { readSecrets } from "../../infra/loopback/secrets.ts";
 import { secretsFile, stateDir, withStackLock } from "../../infra/loopback/state.ts";
 import { loadFromOptions, run, withStackOptions, type StackOptions } from "../options.ts";
@@ -18,12 +19,12 @@ async function open(opts: SchemaOptions) {
   const t = buildTopology(config, loopbackTarget(config), stack);
   const secrets = readSecrets(secretsFile(stack));
   if (!secrets) throw new Error(`stack ${stack} has no credentials yet: run \`chstack up --stack ${stack}\` first`);
-  const decl = await loadDeclaration(config.clickhouse.database, opts.declaration);
+  const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);
   return { stack, t, decl, conns: connectAll(t, secrets) };
 }
 
 const withDeclaration = (cmd: Command) =>
-  withStackOptions(cmd).option("-d, --declaration <module>", "a TypeScript module whose default export is the declaration (default: the built-in PostHog events schema)");
+  withStackOptions(cmd).option("-d, --declaration <module>", "a TypeScript module whose default export is the declaration (default: schema.declaration of the stack config, else the built-in PostHog events schema)");
 
 export function schemaCommand(): Command {
   const cmd = new Command("schema").description("Plan and apply the declared tables on every host of the loopback stack");

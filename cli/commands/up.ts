@@ -1,7 +1,8 @@
 import { relative } from "node:path";
 import { Command } from "commander";
 import { up } from "../../infra/loopback/up.ts";
-import { closeAll, connectAll, loadDeclaration } from "../../infra/loopback/schema.ts";
+import { closeAll, connectAll } from "../../infra/loopback/schema.ts";
+import { loadDeclaration } from "../../infra/declaration.ts";
 import { apply, PlanBlockedError } from "../../schema/apply.ts";
 import { formatApply, formatPlan } from "../schema-format.ts";
 import { status, type StackStatus } from "../../infra/loopback/status.ts";
@@ -30,7 +31,7 @@ export function upCommand(): Command {
         const result = await up({
           stack, config, restart: opts.restart, log,
           afterStart: opts.schema === false ? undefined : async (t, secrets) => {
-            const decl = await loadDeclaration(config.clickhouse.database, opts.declaration);
+            const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);
             const conns = connectAll(t, secrets);
             log("schema: planning and applying the declared tables on every host");
             try {

@@ -199,6 +199,19 @@ const kubernetes = z
   })
   .prefault({});
 
+const schemaSection = z
+  .strictObject({
+    /**
+     * A TypeScript or JavaScript module, relative to the project, whose default export is a declaration
+     * (defineSchema) or a function of the database name returning one. Default: the built-in PostHog schema.
+     */
+    declaration: z
+      .string({ error: "must be a module path" })
+      .regex(/^(?!\/)[A-Za-z0-9_./-]+\.(m?ts|m?js)$/, { error: "must be a relative path to a .ts, .mts, .js or .mjs module" })
+      .optional(),
+  })
+  .prefault({});
+
 const loopback = z
   .strictObject({
     /** First port of this stack's range on 127.0.0.1; see infra/model/ports.ts for the layout. */
@@ -224,7 +237,7 @@ const whenValid = (...paths: string[][]) => ({
 });
 
 export const stackConfigSchema = z
-  .strictObject({ clickhouse, coordination, postgres, app: app.optional(), kubernetes, loopback })
+  .strictObject({ clickhouse, coordination, postgres, app: app.optional(), kubernetes, loopback, schema: schemaSection })
   .superRefine((c, ctx) => {
     const ch = c.clickhouse;
     const long = tooLongName(ch.cluster, ch.shards, ch.replicas, c.coordination.size);

@@ -3,6 +3,7 @@
 // fixed value (`sentinel`) so that a test can look for it everywhere.
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema.ts";
+import { loadDeclaration } from "../declaration.ts";
 import { createStack } from "./stack.ts";
 
 export interface Recorded {
@@ -29,6 +30,8 @@ export interface RunOptions {
   readonly previousOutputs?: Record<string, unknown>;
   /** The value every generated password takes. */
   readonly sentinel?: string;
+  /** The project directory (schema.declaration is relative to it); default: the working directory. */
+  readonly dir?: string;
 }
 
 const PROJECT = "chstack";
@@ -48,6 +51,7 @@ function unwrap(v: unknown): any {
 /** One run per process: Pulumi's runtime state is global. */
 export async function runProgram(config: StackConfig, opts: RunOptions): Promise<Run> {
   const sentinel = opts.sentinel ?? "generated-at-pulumi-up";
+  const declaration = await loadDeclaration(config.clickhouse.database, config.schema.declaration, opts.dir);
   const inputs = new Map<string, { type: string; name: string; inputs: Record<string, any> }>();
   await pulumi.runtime.setMocks(
     {
@@ -72,7 +76,7 @@ export async function runProgram(config: StackConfig, opts: RunOptions): Promise
       seen.push({ resource: args.resource, name: args.name, type: args.type, opts: args.opts as pulumi.CustomResourceOptions });
       return undefined;
     });
-    const out = createStack(config, opts.stack);
+    const out = createStack(config, opts.stack, declaration);
     return {
       clickhouse: out.clickhouse,
       postgresHost: out.postgresHost,

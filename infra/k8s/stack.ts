@@ -14,7 +14,7 @@ import { labels } from "./labels.ts";
 import { networkPolicies } from "./network.ts";
 import { Postgres } from "./postgres.ts";
 import { Schema } from "./schema.ts";
-import { posthogSchema } from "../../schema/posthog.ts";
+import type { Declaration } from "../../schema/declare.ts";
 import { ZooKeeper } from "./zookeeper.ts";
 
 export interface StackOutputs {
@@ -28,7 +28,8 @@ export interface StackOutputs {
   readonly guard: pulumi.Output<string>;
 }
 
-export function createStack(config: StackConfig, stack: string): StackOutputs {
+/** `declaration`: the tables the schema step converges (see infra/declaration.ts). */
+export function createStack(config: StackConfig, stack: string, declaration: Declaration): StackOutputs {
   const t = buildTopology(config, kubernetesTarget(config), stack);
   const ns = config.kubernetes.namespace;
   const namespace = config.kubernetes.createNamespace
@@ -43,7 +44,7 @@ export function createStack(config: StackConfig, stack: string): StackOutputs {
   const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds }, { dependsOn: [coordination, ...after] });
   const postgres = new Postgres("postgres", { topology: t, password: creds.postgres }, { dependsOn: after });
   // After every ClickHouse host is ready (Pulumi waits for each StatefulSet's rollout), before the app.
-  const schema = new Schema("schema", { topology: t, declaration: posthogSchema(config.clickhouse.database), credentialsSecret: clickhouse.credentialsSecret }, { dependsOn: [clickhouse] });
+  const schema = new Schema("schema", { topology: t, declaration, credentialsSecret: clickhouse.credentialsSecret }, { dependsOn: [clickhouse] });
   const app = config.app
     ? new App("app", {
       topology: t,

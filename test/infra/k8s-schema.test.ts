@@ -48,6 +48,15 @@ describe("the Job's name", () => {
     const other = runK8s({ ...BASE, clickhouse: { ...BASE.clickhouse, resources: { limits: { memory: "8Gi" } } }, app: { image: "ghcr.io/example/app:2.0" } });
     assert.equal(other.outputs.schemaJob, base.outputs.schemaJob);
   });
+  test("follows schema.declaration of the stack config: the module's tables are in the bundle", () => {
+    const custom = runK8s({ ...BASE, schema: { declaration: "test/fixtures/declaration.mts" } });
+    assert.ok(custom.ok, custom.error);
+    assert.notEqual(custom.outputs.schemaJob, base.outputs.schemaJob);
+    const code = object(custom, "ConfigMap", custom.outputs.schemaJob)!.data[BUNDLE_FILE] as string;
+    assert.ok(code.includes("session_recording_events"));
+    assert.ok(!(object(base, "ConfigMap", base.outputs.schemaJob)!.data[BUNDLE_FILE] as string).includes("session_recording_events"));
+  });
+
   test("changes with the declaration (another database) and with the topology (another shard)", () => {
     assert.notEqual(runK8s({ ...BASE, clickhouse: { ...BASE.clickhouse, database: "analytics" } }).outputs.schemaJob, base.outputs.schemaJob);
     assert.notEqual(runK8s({ ...BASE, clickhouse: { ...BASE.clickhouse, shards: 3 } }).outputs.schemaJob, base.outputs.schemaJob);

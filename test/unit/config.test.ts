@@ -87,6 +87,8 @@ const badCases: readonly BadCase[] = [
   { name: "17 replicas", yaml: chstack("clickhouse", "{ replicas: 17 }"), path: "clickhouse.replicas", expect: ["must be an integer from 1 to 16", "got 17"] },
   { name: "ZooKeeper heap below 64 MiB", yaml: chstack("coordination", "{ heapMb: 10 }"), path: "coordination.heapMb", expect: ["must be an integer from 64 to 65536", "got 10"] },
   { name: "app replicas over 100", yaml: chstack("app", `{ ${APP}, replicas: 101 }`), path: "app.replicas", expect: ["must be an integer from 1 to 100", "got 101"] },
+  { name: "schema.declaration as an absolute path", yaml: chstack("schema", "{ declaration: /etc/passwd.ts }"), path: "schema.declaration", expect: ["must be a relative path to a .ts, .mts, .js or .mjs module"] },
+  { name: "schema.declaration not a module", yaml: chstack("schema", "{ declaration: schema/tables.txt }"), path: "schema.declaration", expect: ["must be a relative path"] },
   { name: "app replicas 0", yaml: chstack("app", `{ ${APP}, replicas: 0 }`), path: "app.replicas", expect: ["must be an integer from 1 to 100", "got 0"] },
 
   // coordination
@@ -439,7 +441,7 @@ describe("good configs", () => {
       "encryptionsalt: v1:salt\nsecretsprovider: passphrase\nconfig:\n  kubernetes:context: kind-kind\n  aws:region: eu-west-1\n  chstack:clickhouse: { shards: 3 }\n",
     );
     assert.equal(c.clickhouse.shards, 3);
-    assert.deepEqual(Object.keys(c).sort(), ["clickhouse", "coordination", "kubernetes", "loopback", "postgres"]);
+    assert.deepEqual(Object.keys(c).sort(), ["clickhouse", "coordination", "kubernetes", "loopback", "postgres", "schema"], "no key of another namespace");
     assert.equal(c.kubernetes.namespace, "chstack");
   });
 
