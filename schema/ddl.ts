@@ -50,6 +50,10 @@ export function createDistributedTable(t: DistributedTable, cluster: string): st
 
 export const addColumn = (table: string, c: Column, after: string | undefined) =>
   `ALTER TABLE ${table} ADD COLUMN ${columnDefinition(c)}${after ? ` AFTER ${after}` : ""}`;
+
+/** New columns and the sorting key that appends them, in one statement (ClickHouse requires both together). */
+export const addColumnsAndOrderBy = (table: string, columns: readonly { column: Column; after: string | undefined }[], orderBy: readonly string[]) =>
+  `ALTER TABLE ${table} ${columns.map(({ column, after }) => `ADD COLUMN ${columnDefinition(column)}${after ? ` AFTER ${after}` : ""}`).join(", ")}, MODIFY ORDER BY ${keyList(orderBy)}`;
 /** Type, default and codec of a column (its comment has a statement of its own). */
 export const modifyColumn = (table: string, c: Column) => `ALTER TABLE ${table} MODIFY COLUMN ${columnDefinition({ ...c, comment: undefined })}`;
 export const commentColumn = (table: string, c: Column) => `ALTER TABLE ${table} COMMENT COLUMN ${c.name} ${stringLiteral(c.comment ?? "")}`;

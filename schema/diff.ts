@@ -49,8 +49,21 @@ export function sameCodecs(declared: readonly string[], actual: string): boolean
 /** `tuple()` declares no key; servers report it as an empty key. */
 const keyText = (exprs: readonly string[]) => (exprs.length === 1 && sameExpression(exprs[0]!, "tuple()") ? "" : exprs.join(", "));
 
+/**
+ * The declared ORDER BY when it only appends columns that this plan adds (ClickHouse can do that in the
+ * ALTER that adds them: `ADD COLUMN c, MODIFY ORDER BY (a, c)`, the primary key staying); else undefined.
+ */
+export function appendedOrderBy(t: TableDecl, actual: ActualTable, added: ReadonlySet<string>): string[] | undefined {
+  if (t.kind !== "table") return undefined;
+  const have = actual.sortingKey ? splitTopLevel(actual.sortingKey) : [];
+  const want = t.orderBy;
+  if (want.length <= have.length || !have.every((e, i) => sameExpression(e, want[i]!))) return undefined;
+  const extra = want.slice(have.length);
+  return extra.every((e) => added.has(e.trim())) ? [...want] : undefined;
+}
+
 /** Why the table as it stands cannot become the declared one by ALTER (engine, keys, Distributed target). */
-export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: string): string[] {
+export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: string, added: ReadonlySet<string> = new Set()): string[] {
   const reasons: string[] = [];
   const differs = (what: string, declared: string, got: string) => {
     if (!sameExpression(declared, got)) reasons.push(`${what} is ${got || "(none)"}, declared ${declared || "(none)"}`);
@@ -71,7 +84,7 @@ export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: str
   }
   const param = t.engine.family === "ReplacingMergeTree" ? t.engine.version ?? "" : t.engine.family === "CollapsingMergeTree" ? t.engine.sign : "";
   differs(`${t.engine.family} parameter`, param, args.join(", "));
-  differs("ORDER BY", keyText(t.orderBy), actual.sortingKey);
+  if (!appendedOrderBy(t, actual, added)) differs("ORDER BY", keyText(t.orderBy), actual.sortingKey);
   differs("PRIMARY KEY", keyText(t.primaryKey ?? t.orderBy), actual.primaryKey);
   differs("PARTITION BY", t.partitionBy ?? "", actual.partitionKey);
   differs("SAMPLE BY", t.sampleBy ?? "", actual.samplingKey);

@@ -11,11 +11,11 @@
 //   5 distributed CREATE or ALTER of Distributed tables, after the local tables they read
 import { createHash } from "node:crypto";
 import type { ClickHouseHost, Topology } from "../infra/model/topology.ts";
-import type { ActualTable, HostState } from "./actual.ts";
+import { splitTopLevel, type ActualTable, type HostState } from "./actual.ts";
 import * as ddl from "./ddl.ts";
 import type { Declaration, LocalTable, TableDecl } from "./declare.ts";
 import { fullName, zookeeperPathOf } from "./tables.ts";
-import { diffColumns, migrationReasons, ttlChanged } from "./diff.ts";
+import { appendedOrderBy, diffColumns, migrationReasons, ttlChanged } from "./diff.ts";
 import { quoteName } from "./expressions.ts";
 import { FEATURES, parseVersion, supports, type Feature } from "./features.ts";
 
@@ -65,6 +65,8 @@ export interface Plan {
 export type Observed = { ok: true; state: HostState } | { ok: false; error: string };
 
 type Add = (kind: StepKind, column: string | undefined, sql: string, detail?: string) => void;
+
+const splitKey = (key: string) => (key ? splitTopLevel(key) : []);
 
 export function declarationHash(decl: Declaration, cluster: string): string {
   const text = decl.tables.map((t) => (t.kind === "table" ? ddl.createLocalTable(t) : ddl.createDistributedTable(t, cluster))).join(";\n");
@@ -143,17 +145,19 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     const on = holders[0];
     if (on) {
       const actualOn = stateOf.get(on.name)!.tables.get(name)!;
-      const reasons = migrationReasons(table, actualOn, t.cluster);
-      for (const r of reasons) addDrift({ kind: "needs-migration", hosts: holders.map((h) => h.name), table: name, reason: r });
       const lagging = new Set<string>();
-      const alter: Add = (kind, column, sql, detail) => tasks.push({ phase: 3, host: on.name, kind, table: name, column, sql, group, ...(detail ? { detail } : {}) });
+      const toAdd: { column: (typeof table.columns)[number]; after: string | undefined }[] = [];
       table.columns.forEach((column, i) => {
         const lacking = diffs.filter((d) => d.diff.missing.some((m) => m.column.name === column.name));
         if (lacking.length === 0) return;
         // On no replica yet: ALTER once. On some: the others are catching up from the replication log.
-        if (lacking.length === diffs.length) alter("add-column", column.name, ddl.addColumn(name, column, table.columns[i - 1]?.name));
+        if (lacking.length === diffs.length) toAdd.push({ column, after: table.columns[i - 1]?.name });
         else for (const d of lacking) lagging.add(d.host.name);
       });
+      const added = new Set(toAdd.map((a) => a.column.name));
+      for (const r of migrationReasons(table, actualOn, t.cluster, added)) addDrift({ kind: "needs-migration", hosts: holders.map((h) => h.name), table: name, reason: r });
+      const alter: Add = (kind, column, sql, detail) => tasks.push({ phase: 3, host: on.name, kind, table: name, column, sql, group, ...(detail ? { detail } : {}) });
+      addColumns(name, table, actualOn, toAdd, alter);
       changes(table, actualOn, diffs[0]!.diff, holders.map((h) => h.name), alter);
       const altered = tasks.some((x) => x.phase === 3 && x.table === name && x.host === on.name);
       for (const h of holders) {
@@ -175,11 +179,22 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
       tasks.push({ phase, host: host.name, kind: "create-table", table: name, sql });
       return;
     }
-    for (const r of migrationReasons(table, actual, t.cluster)) addDrift({ kind: "needs-migration", hosts: [host.name], table: name, reason: r });
     const d = diffColumns(table, actual);
+    for (const r of migrationReasons(table, actual, t.cluster, new Set(d.missing.map((m) => m.column.name)))) addDrift({ kind: "needs-migration", hosts: [host.name], table: name, reason: r });
     const add: Add = (kind, column, sql, detail) => tasks.push({ phase, host: host.name, kind, table: name, column, sql, ...(detail ? { detail } : {}) });
-    for (const { column, after } of d.missing) add("add-column", column.name, ddl.addColumn(name, column, after));
+    addColumns(name, table, actual, d.missing, add);
     changes(table, actual, d, [host.name], add);
+  }
+
+  /** New columns, one ALTER each; those a declared ORDER BY appends go in one ALTER with MODIFY ORDER BY. */
+  function addColumns(name: string, table: TableDecl, actual: ActualTable, toAdd: readonly { column: LocalTable["columns"][number]; after: string | undefined }[], add: Add) {
+    const orderBy = appendedOrderBy(table, actual, new Set(toAdd.map((a) => a.column.name)));
+    const inKey = new Set(orderBy?.slice(splitKey(actual.sortingKey).length).map((e) => e.trim()) ?? []);
+    for (const { column, after } of toAdd) if (!inKey.has(column.name)) add("add-column", column.name, ddl.addColumn(name, column, after));
+    if (orderBy) {
+      const together = toAdd.filter((a) => inKey.has(a.column.name));
+      add("add-column", together.map((a) => a.column.name).join(", "), ddl.addColumnsAndOrderBy(name, together, orderBy), `ORDER BY: host has ${actual.sortingKey}, declared ${orderBy.join(", ")}`);
+    }
   }
 
   /**

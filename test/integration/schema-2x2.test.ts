@@ -167,6 +167,26 @@ describe("declared schema on a 2x2 stack", () => {
     const status = await stack.chstack("schema", "plan", "--declaration", writeDeclarationModule());
     assert.equal(status.code, 0, `${status.stdout}\n${status.stderr}`);
   });
+
+  test("a new column appended to ORDER BY: one ALTER with MODIFY ORDER BY per shard, on 18.16", async () => {
+    const decl = withColumn("session_id", (x) => ({
+      ...x,
+      columns: [...x.columns, { name: "kill_test", type: "UInt8" }, { name: "order_key", type: "UInt8" }],
+      primaryKey: x.orderBy,
+      orderBy: [...x.orderBy, "order_key"],
+    }));
+    const p = await planFor(decl, t, conns);
+    assert.deepEqual(p.drift, []);
+    assert.equal(p.tasks.filter((x) => /MODIFY ORDER BY/.test(x.sql)).length, 2, "once per shard");
+    const r = await apply(decl, t, conns);
+    assert.ok(r.converged, formatApply(r));
+    for (const h of hostNames) {
+      const [row] = await conns.get(h)!.query<{ sorting_key: string; primary_key: string }>("SELECT sorting_key, primary_key FROM system.tables WHERE database = 'posthog' AND name = 'sharded_events'");
+      assert.match(row!.sorting_key, /, order_key$/, h);
+      assert.doesNotMatch(row!.primary_key, /order_key/, `${h}: the primary key stays`);
+    }
+    assert.equal((await planFor(decl, t, conns)).tasks.length, 0);
+  });
 });
 
 /** A declaration module on disk, for the CLI: the same declaration as the last test. */

@@ -556,6 +556,8 @@ describe("every statement the renderer emits parses on current ClickHouse", () =
     [ddl.addColumn("rich.hits", { name: "extra", type: "String", default: { kind: "DEFAULT", expression: "'x'" }, comment: "it's new", codec: ["ZSTD(1)"] }, "user_id"),
       /^ALTER TABLE rich\.hits\n {4}\(ADD COLUMN `extra` String DEFAULT 'x' COMMENT 'it\\'s new' CODEC\(ZSTD\(1\)\) AFTER user_id\)$/],
     [ddl.addColumn("rich.hits", col("timestamp"), undefined), /^ALTER TABLE rich\.hits\n {4}\(ADD COLUMN `timestamp` DateTime COMMENT 'event time' CODEC\(Delta\(4\), ZSTD\(1\)\)\)$/],
+    [ddl.addColumnsAndOrderBy("rich.hits", [{ column: { name: "k", type: "UInt8" }, after: "user_id" }], [...hits.orderBy, "k"]),
+      /^ALTER TABLE rich\.hits\n {4}\(ADD COLUMN `k` UInt8 AFTER user_id\),\n {4}\(MODIFY ORDER BY \(user_id, intHash32\(user_id\), timestamp, k\)\)$/],
     [ddl.modifyColumn("rich.hits", col("url")), /^ALTER TABLE rich\.hits\n {4}\(MODIFY COLUMN `url` String CODEC\(ZSTD\(3\)\)\)$/],
     [ddl.modifyColumn("rich.hits", col("domain")), /^ALTER TABLE rich\.hits\n {4}\(MODIFY COLUMN `domain` String ALIAS domain\(url\)\)$/],
     [ddl.commentColumn("rich.hits", col("user_id")), /^ALTER TABLE rich\.hits\n {4}\(COMMENT COLUMN user_id 'the user\\'s id'\)$/],

@@ -139,3 +139,30 @@ describe("planner", () => {
     assert.notEqual(a.declarationHash, c.declarationHash);
   });
 });
+
+describe("appending a new column to ORDER BY", () => {
+  const appended = (orderByExtra: string, column?: string) => defineSchema({
+    tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "sharded_events"
+      ? {
+        ...x,
+        columns: column ? [...x.columns, { name: column, type: "UInt8" }] : x.columns,
+        primaryKey: x.orderBy,
+        orderBy: [...x.orderBy, orderByExtra],
+      }
+      : x)),
+  });
+
+  test("a column added in the same plan: one ALTER with MODIFY ORDER BY per shard, no drift", () => {
+    const p = plan(appended("session_order", "session_order"), t, all(() => ok(stateOf(base))));
+    assert.deepEqual(p.drift, []);
+    const alters = p.tasks.filter((x) => x.table === "posthog.sharded_events" && x.kind === "add-column");
+    assert.equal(alters.length, 2, "once per shard");
+    assert.equal(alters[0]!.sql, "ALTER TABLE posthog.sharded_events ADD COLUMN session_order UInt8 AFTER _offset, MODIFY ORDER BY (team_id, toDate(timestamp), event, cityHash64(distinct_id), cityHash64(toString(uuid)), session_order)");
+  });
+
+  test("an existing column appended to ORDER BY needs a migration, even with every flag", () => {
+    const p = plan(appended("event"), t, all(() => ok(stateOf(base))), new Set(["drop-column", "drop-table", "modify-type"]));
+    assert.ok(p.blocked);
+    assert.ok(p.drift.some((d) => d.kind === "needs-migration" && d.reason.startsWith("ORDER BY is ")));
+  });
+});
