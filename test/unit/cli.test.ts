@@ -73,7 +73,7 @@ describe("chstack validate", () => {
     assert.equal(chstack(["frobnicate"]).code, 64);
     assert.equal(chstack(["render", "loopback"]).code, 64, "--out is required");
     assert.equal(chstack(["schema", "apply", "--allow", "drop-everything"]).code, 64, "--allow takes known kinds only");
-    for (const cmd of [[], ["validate"], ["render"], ["render", "loopback"], ["up"], ["status"], ["down"], ["schema"], ["schema", "plan"], ["schema", "apply"], ["schema", "status"], ["render", "k8s"]]) {
+    for (const cmd of [[], ["validate"], ["render"], ["render", "loopback"], ["up"], ["status"], ["down"], ["schema"], ["schema", "plan"], ["schema", "apply"], ["schema", "status"], ["render", "k8s"], ["kind"], ["kind", "up"], ["kind", "down"], ["kind", "config"]]) {
       const r = chstack([...cmd, "--help"]);
       assert.equal(r.code, 0, cmd.join(" "));
       assert.match(r.stdout, /Usage: chstack/);
