@@ -156,10 +156,13 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
       });
       const added = new Set(toAdd.map((a) => a.column.name));
       for (const r of migrationReasons(table, actualOn, t.cluster, added)) addDrift({ kind: "needs-migration", hosts: holders.map((h) => h.name), table: name, reason: r });
-      const alter: Add = (kind, column, sql, detail) => tasks.push({ phase: 3, host: on.name, kind, table: name, column, sql, group, ...(detail ? { detail } : {}) });
+      let altered = false;
+      const alter: Add = (kind, column, sql, detail) => {
+        altered = true;
+        tasks.push({ phase: 3, host: on.name, kind, table: name, column, sql, group, ...(detail ? { detail } : {}) });
+      };
       addColumns(name, table, actualOn, toAdd, alter);
       changes(table, actualOn, diffs[0]!.diff, holders.map((h) => h.name), alter);
-      const altered = tasks.some((x) => x.phase === 3 && x.table === name && x.host === on.name);
       for (const h of holders) {
         if (lagging.has(h.name) || (altered && h.name !== on.name)) {
           tasks.push({ phase: 4, host: h.name, kind: "sync-replica", table: name, sql: ddl.syncReplica(name) });
