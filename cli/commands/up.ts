@@ -49,12 +49,6 @@ export function upCommand(): Command {
         });
         const st = status({ stack, config });
         if (opts.json) return console.log(JSON.stringify(st, null, 2));
-        const started = result.actions.filter((a) => a.kind === "start" || a.kind === "restart").length;
-        console.log(
-          started === 0
-            ? `all ${st.hosts.length} servers were already running; nothing restarted (${result.seconds.toFixed(1)} s)`
-            : `${started} of ${st.hosts.length} servers started in ${result.seconds.toFixed(1)} s`,
-        );
         console.log(`${schemaOutcome}\n\n${formatStatus(st)}\n\n${connectionHelp(st)}`);
       }),
     );

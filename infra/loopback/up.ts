@@ -38,7 +38,6 @@ export interface UpResult {
   readonly topology: Topology;
   readonly dir: string;
   readonly actions: readonly Action[];
-  readonly seconds: number;
 }
 
 export class StartError extends Error {
@@ -104,9 +103,14 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     } finally {
       process.off("SIGINT", onSigint);
     }
+    const started = actions.filter((a) => a.kind === "start" || a.kind === "restart").length;
+    const seconds = ((Date.now() - began) / 1000).toFixed(1);
+    log(started === 0
+      ? `all ${actions.length} servers were already running; nothing restarted (${seconds} s)`
+      : `${started} of ${actions.length} servers started in ${seconds} s`);
     // The servers are healthy and stay up whatever the schema step says.
     await opts.afterStart?.(t, secrets);
-    return { topology: t, dir, actions, seconds: (Date.now() - began) / 1000 };
+    return { topology: t, dir, actions };
   });
 }
 
