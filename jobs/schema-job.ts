@@ -10,7 +10,7 @@
 import type { StackConfig } from "../infra/config/schema.ts";
 import { targetFor, type TargetKind } from "../infra/model/targets.ts";
 import { buildTopology } from "../infra/model/topology.ts";
-import { apply, observe, PlanBlockedError } from "../schema/apply.ts";
+import { apply, HostsNotReadyError, PlanBlockedError } from "../schema/apply.ts";
 import { connect } from "../schema/connection.ts";
 import type { Declaration } from "../schema/declare.ts";
 import { formatApply, formatPlan } from "../cli/schema-format.ts";
@@ -33,18 +33,16 @@ export async function main(decl: Declaration, env: NodeJS.ProcessEnv = process.e
     host: h.name, url: `http://${h.endpoint.host}:${h.endpoint.ports.http}`, username: env.CHSTACK_ADMIN_USER!, password: env.CHSTACK_ADMIN_PASSWORD!,
   })]));
   try {
-    // Never half a cluster: every host must answer before anything is applied.
-    const seen = await observe(t, conns);
-    const down = [...seen].filter(([, o]) => !o.ok);
-    if (down.length > 0) {
-      console.error(`schema job: refusing to run: ${down.map(([h, o]) => `${h} is not ready (${o.ok ? "" : o.error})`).join("; ")}`);
-      return 1;
-    }
-    console.log(`schema job: ${t.hosts.length} hosts of cluster ${t.cluster} ready; applying`);
-    const result = await apply(decl, t, conns, { log: (l) => console.log(l) });
+    console.log(`schema job: ${t.hosts.length} hosts of cluster ${t.cluster}; applying once every one answers`);
+    // Never half a cluster: apply refuses, applying nothing, unless every host answers.
+    const result = await apply(decl, t, conns, { log: (l) => console.log(l), requireAllHosts: true });
     console.log(formatApply(result));
     return result.converged ? 0 : 1;
   } catch (e) {
+    if (e instanceof HostsNotReadyError) {
+      console.error(`schema job: ${e.message}`);
+      return 1;
+    }
     if (e instanceof PlanBlockedError) {
       console.error(`${formatPlan(e.plan, input.stack)}\nschema job: ${e.message}`);
       return 1;

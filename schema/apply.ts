@@ -36,11 +36,21 @@ export class PlanBlockedError extends Error {
   }
 }
 
+/** Nothing was applied: `requireAllHosts` was set and some host did not answer. */
+export class HostsNotReadyError extends Error {
+  readonly code = "HOSTS_NOT_READY";
+  constructor(readonly unreachable: readonly { host: string; error: string }[]) {
+    super(`refusing to run: ${unreachable.map((u) => `${u.host} is not ready (${u.error})`).join("; ")}`);
+  }
+}
+
 export interface ApplyOptions {
   readonly allow?: ReadonlySet<AllowKind>;
   readonly log?: (line: string) => void;
   /** Called after each statement succeeds (tests use it to kill a server mid-apply). */
   readonly afterStatement?: (task: Task) => Promise<void> | void;
+  /** Refuse, applying nothing, unless every host answers (the schema Job: never half a cluster). */
+  readonly requireAllHosts?: boolean;
   /** How long to wait for replicas to catch up before calling the apply unconverged. */
   readonly confirmTimeoutMs?: number;
 }
@@ -66,6 +76,7 @@ export async function planFor(decl: Declaration, t: Topology, conns: ReadonlyMap
 export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<string, HostConnection>, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const log = opts.log ?? (() => undefined);
   const first = await planFor(decl, t, conns, opts.allow);
+  if (opts.requireAllHosts && first.unreachable.length > 0) throw new HostsNotReadyError(first.unreachable);
   if (first.blocked) throw new PlanBlockedError(first);
   const unreachable = new Set(first.unreachable.map((u) => u.host));
   if (first.tasks.length === 0) {

@@ -53,13 +53,13 @@ const keyText = (exprs: readonly string[]) => (exprs.length === 1 && sameExpress
  * The declared ORDER BY when it only appends columns that this plan adds (ClickHouse can do that in the
  * ALTER that adds them: `ADD COLUMN c, MODIFY ORDER BY (a, c)`, the primary key staying); else undefined.
  */
-export function appendedOrderBy(t: TableDecl, actual: ActualTable, added: ReadonlySet<string>): string[] | undefined {
+export function appendedOrderBy(t: TableDecl, actual: ActualTable, added: ReadonlySet<string>): { orderBy: string[]; appended: Set<string> } | undefined {
   if (t.kind !== "table") return undefined;
   const have = actual.sortingKey ? splitTopLevel(actual.sortingKey) : [];
   const want = t.orderBy;
   if (want.length <= have.length || !have.every((e, i) => sameExpression(e, want[i]!))) return undefined;
-  const extra = want.slice(have.length);
-  return extra.every((e) => added.has(e.trim())) ? [...want] : undefined;
+  const appended = want.slice(have.length).map((e) => e.trim());
+  return appended.every((c) => added.has(c)) ? { orderBy: [...want], appended: new Set(appended) } : undefined;
 }
 
 /** Why the table as it stands cannot become the declared one by ALTER (engine, keys, Distributed target). */

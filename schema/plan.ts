@@ -11,7 +11,7 @@
 //   5 distributed CREATE or ALTER of Distributed tables, after the local tables they read
 import { createHash } from "node:crypto";
 import type { ClickHouseHost, Topology } from "../infra/model/topology.ts";
-import { splitTopLevel, type ActualTable, type HostState } from "./actual.ts";
+import type { ActualTable, HostState } from "./actual.ts";
 import * as ddl from "./ddl.ts";
 import type { Declaration, LocalTable, TableDecl } from "./declare.ts";
 import { fullName, zookeeperPathOf } from "./tables.ts";
@@ -65,8 +65,6 @@ export interface Plan {
 export type Observed = { ok: true; state: HostState } | { ok: false; error: string };
 
 type Add = (kind: StepKind, column: string | undefined, sql: string, detail?: string) => void;
-
-const splitKey = (key: string) => (key ? splitTopLevel(key) : []);
 
 export function declarationHash(decl: Declaration, cluster: string): string {
   const text = decl.tables.map((t) => (t.kind === "table" ? ddl.createLocalTable(t) : ddl.createDistributedTable(t, cluster))).join(";\n");
@@ -191,12 +189,11 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
 
   /** New columns, one ALTER each; those a declared ORDER BY appends go in one ALTER with MODIFY ORDER BY. */
   function addColumns(name: string, table: TableDecl, actual: ActualTable, toAdd: readonly { column: LocalTable["columns"][number]; after: string | undefined }[], add: Add) {
-    const orderBy = appendedOrderBy(table, actual, new Set(toAdd.map((a) => a.column.name)));
-    const inKey = new Set(orderBy?.slice(splitKey(actual.sortingKey).length).map((e) => e.trim()) ?? []);
-    for (const { column, after } of toAdd) if (!inKey.has(column.name)) add("add-column", column.name, ddl.addColumn(name, column, after));
-    if (orderBy) {
-      const together = toAdd.filter((a) => inKey.has(a.column.name));
-      add("add-column", together.map((a) => a.column.name).join(", "), ddl.addColumnsAndOrderBy(name, together, orderBy), `ORDER BY: host has ${actual.sortingKey}, declared ${orderBy.join(", ")}`);
+    const key = appendedOrderBy(table, actual, new Set(toAdd.map((a) => a.column.name)));
+    for (const { column, after } of toAdd) if (!key?.appended.has(column.name)) add("add-column", column.name, ddl.addColumn(name, column, after));
+    if (key) {
+      const together = toAdd.filter((a) => key.appended.has(a.column.name));
+      add("add-column", together.map((a) => a.column.name).join(", "), ddl.addColumnsAndOrderBy(name, together, key.orderBy), `ORDER BY: host has ${actual.sortingKey}, declared ${key.orderBy.join(", ")}`);
     }
   }
 

@@ -7,7 +7,7 @@ import { loopbackTarget } from "../../infra/model/targets.ts";
 import { renderLoopback } from "../../infra/render/loopback.ts";
 import { hashPasswords } from "../../infra/render/clickhouse/index.ts";
 import { secretsFile } from "../../infra/loopback/state.ts";
-import { clickhousePasswords, generatePassword, readSecrets } from "../../infra/loopback/secrets.ts";
+import { clickhousePasswords, generateSecrets, readSecrets } from "../../infra/loopback/secrets.ts";
 import { loadFromOptions, run, withStackOptions, type StackOptions } from "../options.ts";
 
 /** Marks a directory as ours, so that a second render may replace it and nothing else is ever deleted. */
@@ -30,10 +30,7 @@ export function renderCommand(): Command {
           const { config, stack } = loadFromOptions(opts);
           const topology = buildTopology(config, loopbackTarget(config), stack);
           const secrets = readSecrets(secretsFile(stack));
-          const passwords = secrets
-            ? clickhousePasswords(secrets)
-            : { admin: generatePassword(), writer: generatePassword(), readonly: generatePassword(), interserver: generatePassword() };
-          const files = renderLoopback(topology, hashPasswords(passwords));
+          const files = renderLoopback(topology, hashPasswords(clickhousePasswords(secrets ?? generateSecrets(config))));
           const out = resolve(opts.out);
           prepareOutDir(out);
           for (const [path, content] of Object.entries(files)) {

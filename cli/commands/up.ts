@@ -28,7 +28,7 @@ export function upCommand(): Command {
         const log = (line: string) => (opts.json ? console.error(line) : console.log(line));
         log(`stack ${stack}: cluster ${config.clickhouse.cluster}, ${config.clickhouse.shards} shards x ${config.clickhouse.replicas} replicas, ${config.coordination.size} ZooKeeper node(s), Postgres`);
         let schemaOutcome = "schema: skipped (--no-schema)";
-        const result = await up({
+        await up({
           stack, config, restart: opts.restart, log,
           afterStart: opts.schema === false ? undefined : async (t, secrets) => {
             const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);

@@ -1,6 +1,7 @@
 // One ClickHouse host as Kubernetes objects: its StatefulSet (one pod, its own PVC) and headless Service.
 // config.d and users.d are projected volumes of whole ConfigMaps and a Secret (no subPath, so the kubelet
 // delivers changes: remote_servers and users are hot-reloaded). The image keeps its own config.xml.
+import { basename as base } from "node:path";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { CLICKHOUSE_FILES } from "../render/clickhouse/index.ts";
@@ -12,7 +13,6 @@ import { volumeClaim } from "./volumes.ts";
 
 /** The ClickHouse image runs as uid 101 (clickhouse). */
 const CH_UID = 101;
-const base = (path: string) => path.split("/").at(-1)!;
 
 export interface HostObjects {
   readonly commonConfigMap: pulumi.Input<string>;

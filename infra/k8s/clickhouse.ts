@@ -2,15 +2,17 @@
 // the operators do. A new replica or shard is a new StatefulSet: existing pods are not touched. Within a
 // shard each host's StatefulSet depends on the previous replica's, and Pulumi waits for a StatefulSet's
 // rollout, so an image or config change restarts one replica of a shard at a time (shards in parallel).
+import { basename as base } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   clusterServiceName, commonConfigMapName, hostConfigMapName, remoteServersConfigMapName, serviceFqdn, shardServiceName, usersSecretName,
 } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
-import { CLICKHOUSE_FILES, hashPasswords, renderClickHouseHost, renderClickHouseShared, renderUsers } from "../render/clickhouse/index.ts";
+import {
+  CLICKHOUSE_FILES, hashPasswords, interserverPasswordForEnv, renderClickHouseHost, renderClickHouseShared, renderUsers,
+} from "../render/clickhouse/index.ts";
 import type { Credentials } from "./credentials.ts";
-import { xmlText } from "./credentials.ts";
 import { hostService, hostStatefulSet, shardSelector } from "./clickhouse-host.ts";
 import { shapeOf, type Shapes } from "./guard.ts";
 import { labels, selectorLabels } from "./labels.ts";
@@ -22,7 +24,6 @@ export interface ClickHouseClusterArgs {
   readonly credentials: Credentials;
 }
 
-const base = (path: string) => path.split("/").at(-1)!;
 const F = CLICKHOUSE_FILES;
 
 export class ClickHouseCluster extends pulumi.ComponentResource {
@@ -64,7 +65,7 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
         "writer-password": pw.writer,
         "readonly-password": pw.readonly,
         "interserver-password": pw.interserver,
-        "interserver-password-xml": pw.interserver.apply(xmlText),
+        "interserver-password-xml": pw.interserver.apply(interserverPasswordForEnv),
       },
     }, parent);
     const users = new k8s.core.v1.Secret(`${name}-users`, {

@@ -27,6 +27,3 @@ export function credentials(prefix: string, t: Topology): Credentials {
   const postgres = passwordOf(`${prefix}-postgres-password`, pg.mode === "in-stack" ? pg.password : undefined);
   return { clickhouse, postgres };
 }
-
-/** XML-escape: ClickHouse parses a from_env value as XML text. */
-export const xmlText = (v: string) => v.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");

@@ -82,7 +82,7 @@ export function isOurs(rec: ProcessRecord): boolean {
   return argv !== undefined && argv[0] === rec.argv[0];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Never signals another process. */
 export async function stopServer(rec: ProcessRecord, graceMs = 30_000): Promise<"stopped" | "killed" | "not-running"> {

@@ -6,6 +6,7 @@ import zookeeper from "node-zookeeper-client";
 import pg from "pg";
 import type { ClickHouseHost, CoordinationNode, Topology } from "../model/topology.ts";
 import { loopbackConfigDir } from "../model/targets.ts";
+import { interserverPasswordForEnv } from "../render/clickhouse/index.ts";
 import { BINARIES } from "./packages.ts";
 import type { SpawnSpec } from "./procs.ts";
 import type { StackSecrets } from "./secrets.ts";
@@ -16,8 +17,6 @@ export const POSTGRES_DIR = "postgres";
 export const postgresData = `${POSTGRES_DIR}/data`;
 export const postgresLog = `${POSTGRES_DIR}/postgres.log`;
 
-/** XML-escape: ClickHouse (18.16 and current) parses a `from_env` value as XML text. */
-const xmlText = (v: string) => v.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 
 export function zookeeperSpec(t: Topology, node: CoordinationNode, stateDir: string): Omit<SpawnSpec, "logFile"> {
   const heap = t.config.coordination.kind === "zookeeper" ? t.config.coordination.heapMb : 256;
@@ -38,7 +37,7 @@ export function clickhouseSpec(t: Topology, host: ClickHouseHost, secrets: Stack
     command: BINARIES.clickhouseServer,
     args: [`--config-file=${loopbackConfigDir(host.name)}/config.xml`],
     cwd: stateDir,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", [t.interserverPasswordEnv]: xmlText(password) },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", [t.interserverPasswordEnv]: interserverPasswordForEnv(password) },
   };
 }
 

@@ -13,7 +13,7 @@ import { renderLoopback } from "../render/loopback.ts";
 import { ensurePackages } from "./packages.ts";
 import { fingerprint, planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
 import { initPostgres, postgresIdentity } from "./postgres.ts";
-import { isOurs, portIsFree, startServer, stopServer, tailOf, type ProcessRecord } from "./procs.ts";
+import { isOurs, portIsFree, sleep, startServer, stopServer, tailOf, type ProcessRecord } from "./procs.ts";
 import {
   clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, writePrivateFile, type StackSecrets,
 } from "./secrets.ts";
@@ -45,8 +45,6 @@ export class StartError extends Error {
     super(message);
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A changed file as people read it: its name, or "launch arguments". */
 const changes = (changed: readonly string[]) => [...new Set(changed.map((c) => (c === "#launch" ? "launch arguments" : c.split("/").at(-1))))].join(", ");

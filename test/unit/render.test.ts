@@ -6,7 +6,7 @@ import type { StackConfigInput } from "../../infra/config/schema.ts";
 import { buildTopology, type Topology } from "../../infra/model/topology.ts";
 import { kubernetesTarget, loopbackTarget } from "../../infra/model/targets.ts";
 import {
-  CLICKHOUSE_FILES as F, hashPasswords, renderClickHouseCommon, renderClickHouseHost, renderClickHouseServer, sha256Hex,
+  CLICKHOUSE_FILES as F, hashPasswords, interserverPasswordForEnv, renderClickHouseCommon, renderClickHouseHost, renderClickHouseServer, sha256Hex,
 } from "../../infra/render/clickhouse/index.ts";
 import { renderUsers } from "../../infra/render/clickhouse/users.ts";
 import { renderLoopback } from "../../infra/render/loopback.ts";
@@ -69,6 +69,11 @@ describe("users and passwords", () => {
       [users.chstack_admin.profile, users.chstack_app.profile, users.chstack_reader.profile, users.chstack_interserver.profile],
       ["chstack_admin", "chstack_writer", "chstack_readonly", "chstack_writer"],
     );
+  });
+
+  test("the inter-server password for from_env is XML-escaped (ClickHouse parses the value as XML)", () => {
+    assert.equal(interserverPasswordForEnv(`a<b&c"d>é`), "a&lt;b&amp;c&quot;d&gt;é");
+    assert.equal(parser.parse(`<p>${interserverPasswordForEnv(HOSTILE)}</p>`, true).p, HOSTILE.replace(/^\s+|\s+$/g, ""));
   });
 
   test("a malformed hash is refused", () => {

@@ -32,6 +32,13 @@ export function renderRemoteServers(t: Topology): string {
   ]);
 }
 
+/**
+ * The inter-server password as the environment variable must hold it: ClickHouse (18.16 and current)
+ * parses a `from_env` value as XML text, so it is XML-escaped; unescaped, `<` or `&` stop the server.
+ */
+export const interserverPasswordForEnv = (password: string) =>
+  password.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
+
 export function renderMacros(host: ClickHouseHost): string {
   return configFile(`macros of ${host.name}`, [
     el("macros", [el("cluster", host.macros.cluster), el("shard", host.macros.shard), el("replica", host.macros.replica)]),

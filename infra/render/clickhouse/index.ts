@@ -7,6 +7,7 @@ import { renderBaseConfig, renderBaseUsers, renderListen, renderLogger, renderPa
 import { renderProfiles, renderQuotas, renderUsers, type PasswordHashes } from "./users.ts";
 
 export { hashPasswords, sha256Hex, type PasswordHashes } from "./users.ts";
+export { interserverPasswordForEnv } from "./cluster.ts";
 
 /** File names, relative to the server's config directory (where config.xml is). */
 export const CLICKHOUSE_FILES = {
