@@ -1,26 +1,21 @@
 // chstack: the command line. Thin: parse flags, call the library, print.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command } from "commander";
-import { downCommand } from "./commands/down.ts";
-import { kindCommand } from "./commands/kind.ts";
-import { renderCommand } from "./commands/render.ts";
-import { schemaCommand } from "./commands/schema.ts";
-import { statusCommand } from "./commands/status.ts";
-import { upCommand } from "./commands/up.ts";
-import { validateCommand } from "./commands/validate.ts";
+import { packageRoot } from "../infra/package-root.ts";
+import { COMMANDS } from "./catalog.ts";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string };
 
 const program = new Command("chstack")
   .description("ClickHouse S x R with ZooKeeper and Postgres, from one stack config: on Kubernetes with Pulumi, or as local processes")
-  .version(pkg.version)
-  .addCommand(upCommand())
-  .addCommand(statusCommand())
-  .addCommand(downCommand())
-  .addCommand(schemaCommand())
-  .addCommand(validateCommand())
-  .addCommand(renderCommand())
-  .addCommand(kindCommand());
+  .version(pkg.version);
+
+// The command being run is defined in full; the others only by name and summary, for the help listing.
+const named = process.argv[2] === "help" ? process.argv[3] : process.argv[2];
+for (const [name, entry] of Object.entries(COMMANDS)) {
+  program.addCommand(name === named ? await entry.load() : new Command(name).description(entry.summary).usage("[options]"));
+}
 
 // Every command, however deep: help and version exit 0, any other command-line error exits 64 (EX_USAGE),
 // apart from the results commands give themselves (schema plan: 2 = statements pending).

@@ -1,11 +1,12 @@
 import { Command } from "commander";
+import { summary } from "../catalog.ts";
 import { down } from "../../infra/loopback/down.ts";
 import { checkStackName, loadStackConfig } from "../../infra/config/load.ts";
 import { run, withStackOptions, type StackOptions } from "../options.ts";
 
 export function downCommand(): Command {
   return withStackOptions(new Command("down"))
-    .description("Stop every server of the loopback stack by its recorded pid, gracefully then forcefully")
+    .description(summary("down"))
     .option("--purge", "also delete the stack's state: data, logs, generated files and credentials")
     .option("--json", "print what was stopped as JSON")
     .addHelpText("after", "\nOnly processes this stack started are ever signalled. Data is kept unless --purge.")

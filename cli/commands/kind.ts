@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Command } from "commander";
+import { summary } from "../catalog.ts";
 import { loadStackConfig } from "../../infra/config/load.ts";
 import { KIND_CLUSTER_NAME, renderKindConfig } from "../../infra/kind/config.ts";
 import { backendUrl, downSteps, missingToolsMessage, upSteps, type Step, type Tool } from "../../infra/kind/steps.ts";
@@ -35,7 +36,7 @@ function execute(steps: readonly Step[], root: string, dryRun: boolean): void {
 }
 
 export function kindCommand(): Command {
-  const cmd = new Command("kind").description("The stack on a local kind cluster (needs Docker, kind and the Pulumi CLI)");
+  const cmd = new Command("kind").description(summary("kind"));
   const root = resolve(".");
   const common = (c: Command) => c.option("-s, --stack <name>", "stack name (Pulumi.<name>.yaml)", "kind").option("--dry-run", "print the steps instead of running them");
 

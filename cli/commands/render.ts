@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Command } from "commander";
+import { summary } from "../catalog.ts";
 import { stringify } from "yaml";
 import { buildTopology } from "../../infra/model/topology.ts";
 import { loopbackTarget } from "../../infra/model/targets.ts";
@@ -14,7 +15,7 @@ import { loadFromOptions, run, withStackOptions, type StackOptions } from "../op
 const MARKER = ".chstack-render";
 
 export function renderCommand(): Command {
-  const cmd = new Command("render").description("Write the generated server files of a target into a directory, for review");
+  const cmd = new Command("render").description(summary("render"));
   cmd.addCommand(
     withStackOptions(new Command("loopback"))
       .description("Write every loopback host's ClickHouse files and every ZooKeeper node's zoo.cfg and myid into DIR")

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { summary } from "../catalog.ts";
 import { apply, PlanBlockedError, planFor } from "../../schema/apply.ts";
 import { lastApply } from "../../schema/ledger.ts";
 import { ALLOW_KINDS, type AllowKind } from "../../schema/plan.ts";
@@ -27,7 +28,7 @@ const withDeclaration = (cmd: Command) =>
   withStackOptions(cmd).option("-d, --declaration <module>", "a TypeScript module whose default export is the declaration (default: schema.declaration of the stack config, else the built-in PostHog events schema)");
 
 export function schemaCommand(): Command {
-  const cmd = new Command("schema").description("Plan and apply the declared tables on every host of the loopback stack");
+  const cmd = new Command("schema").description(summary("schema"));
 
   cmd.addCommand(
     withDeclaration(new Command("plan"))

@@ -1,10 +1,11 @@
 import { Command } from "commander";
+import { summary } from "../catalog.ts";
 import { status, type StackStatus } from "../../infra/loopback/status.ts";
 import { loadFromOptions, run, withStackOptions, type StackOptions } from "../options.ts";
 
 export function statusCommand(): Command {
   return withStackOptions(new Command("status"))
-    .description("Show every server of the loopback stack: role, shard, replica, ports, pid, up or down")
+    .description(summary("status"))
     .option("--json", "print the status as JSON (shape documented in docs/cli.md)")
     .action(async (opts: StackOptions) =>
       run(opts, () => {

@@ -1,5 +1,6 @@
 import { relative } from "node:path";
 import { Command } from "commander";
+import { summary } from "../catalog.ts";
 import { up } from "../../infra/loopback/up.ts";
 import { closeAll, connectAll } from "../../infra/loopback/schema.ts";
 import { loadDeclaration } from "../../infra/declaration.ts";
@@ -11,7 +12,7 @@ import { formatStatus } from "./status.ts";
 
 export function upCommand(): Command {
   return withStackOptions(new Command("up"))
-    .description("Start the loopback stack (ZooKeeper, ClickHouse S x R, Postgres on 127.0.0.1) or converge it to its config")
+    .description(summary("up"))
     .option("--restart", "restart, one at a time, running servers whose files changed in a way that needs a restart")
     .option("--no-schema", "do not apply the declared schema after the servers are up")
     .option("-d, --declaration <module>", "the schema declaration module (default: the built-in PostHog events schema)")

@@ -1,10 +1,11 @@
 import { Command } from "commander";
+import { summary } from "../catalog.ts";
 import { formatSummary, topologySummary } from "../summary.ts";
 import { loadFromOptions, run, withStackOptions, type StackOptions } from "../options.ts";
 
 export function validateCommand(): Command {
   return withStackOptions(new Command("validate"))
-    .description("Validate a stack config and print the resolved topology; every problem is listed, with its field")
+    .description(summary("validate"))
     .option("--json", "print the resolved topology (or the problems) as JSON")
     .addHelpText("after", "\nExit status: 0 valid, 1 invalid (every problem is printed), 64 bad command line.")
     .action(async (opts: StackOptions) =>

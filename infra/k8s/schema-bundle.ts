@@ -1,12 +1,10 @@
 // Builds the schema job: jobs/schema-job.ts with its declaration, bundled by esbuild into one CommonJS
 // file for Node 20+. Deterministic: the same sources give the same bytes (and the same hash).
 import { createHash } from "node:crypto";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import { buildSync } from "esbuild";
 import type { Declaration } from "../../schema/declare.ts";
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+import { packageRoot } from "../package-root.ts";
 
 export interface SchemaBundle {
   readonly code: string;
@@ -15,6 +13,7 @@ export interface SchemaBundle {
 
 /** The job with `decl` (validated by defineSchema) built in as data. */
 export function buildSchemaBundle(decl: Declaration): SchemaBundle {
+  const root = packageRoot();
   const entry = [
     `import { main } from ${JSON.stringify(resolve(root, "jobs/schema-job.ts"))};`,
     `const declaration = ${JSON.stringify(decl)};`,

@@ -6,9 +6,9 @@ import type { Topology } from "../model/topology.ts";
 import { loopbackConfigDir } from "../model/targets.ts";
 import { CLICKHOUSE_FILES } from "../render/clickhouse/index.ts";
 import type { Files } from "../render/files.ts";
-import type { StackState } from "./state.ts";
+import { POSTGRES_NAME, type Role, type StackState } from "./state.ts";
 
-export type Role = "zookeeper" | "clickhouse" | "postgres";
+export type { Role };
 
 export interface Server {
   readonly name: string;
@@ -31,7 +31,6 @@ export type Action =
 /** Files ClickHouse re-reads while running: the cluster list and everything in users.d. */
 const HOT_RELOADED = new Set<string>([CLICKHOUSE_FILES.remoteServers, CLICKHOUSE_FILES.profiles, CLICKHOUSE_FILES.quotas, CLICKHOUSE_FILES.users]);
 
-export const POSTGRES_NAME = "postgres";
 
 /** Every server of the stack, in start order: ZooKeeper, ClickHouse, Postgres. */
 export function serversOf(t: Topology, files: Files, launch: { zookeeper: string; postgres: string }): Server[] {

@@ -2,7 +2,7 @@
 // the first `up` generates them and keeps them in 0600 files under the state dir: a JSON file for
 // scripts, a clickhouse-client config file and a pgpass file, so that no printed command carries a password.
 import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { StackConfig, UserRole } from "../config/schema.ts";
 import { configFile, el } from "../render/xml.ts";
@@ -60,13 +60,6 @@ export function readSecrets(file: string): StackSecrets | undefined {
   }
   if (!parsed?.success) throw new Error(`${file}: not a chstack secrets file; move it aside to generate new credentials`);
   return parsed.data;
-}
-
-/** Write a file only its owner can read, atomically (never a moment with wider permissions). */
-export function writePrivateFile(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  renameSync(tmp, path);
 }
 
 /** A clickhouse-client config with the admin's credentials: `clickhouse-client --config-file FILE --port N`. */

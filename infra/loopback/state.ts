@@ -1,10 +1,16 @@
 // A loopback stack's state under `.chstack/<stack>/` (git-ignored): generated files, data, logs,
 // credentials, and state.json, the record of what runs (pids, the files each server was started with).
-import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { z } from "zod";
-import { writePrivateFile } from "./secrets.ts";
+
+/** Write a file only its owner can read, atomically (never a moment with wider permissions). */
+export function writePrivateFile(path: string, content: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  renameSync(tmp, path);
+}
 
 export const STATE_ROOT = ".chstack";
 
@@ -27,6 +33,9 @@ const processSchema = z.object({
   startedAt: z.string(),
 });
 export type ProcessState = z.infer<typeof processSchema>;
+export type Role = ProcessState["role"];
+/** The loopback stack's one Postgres server. */
+export const POSTGRES_NAME = "postgres";
 
 const stateSchema = z.object({
   stack: z.string(),

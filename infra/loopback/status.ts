@@ -3,9 +3,8 @@
 import { loopbackTarget } from "../model/targets.ts";
 import { buildTopology } from "../model/topology.ts";
 import type { StackConfig } from "../config/schema.ts";
-import { POSTGRES_NAME, type Role } from "./plan.ts";
 import { isOurs } from "./procs.ts";
-import { readState, secretsFile, stateDir } from "./state.ts";
+import { POSTGRES_NAME, readState, secretsFile, stateDir, type Role } from "./state.ts";
 
 export interface HostStatus {
   readonly name: string;

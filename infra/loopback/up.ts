@@ -15,13 +15,13 @@ import { fingerprint, planUp, serversOf, topologyChange, type Action, type Serve
 import { initPostgres, postgresIdentity } from "./postgres.ts";
 import { isOurs, portIsFree, sleep, startServer, stopServer, tailOf, type ProcessRecord } from "./procs.ts";
 import {
-  clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, writePrivateFile, type StackSecrets,
+  clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, type StackSecrets,
 } from "./secrets.ts";
 import {
   clickhouseReady, clickhouseSpec, clickhouseStdout, ensurePostgresApp, ensureZnodes, postgresLog, postgresReady, postgresSpec,
   zookeeperLog, zookeeperMode, zookeeperSpec,
 } from "./servers.ts";
-import { otherStacks, readState, secretsFile, stateDir, withStackLock, writeState, type StackState } from "./state.ts";
+import { otherStacks, readState, secretsFile, stateDir, withStackLock, writePrivateFile, writeState, type StackState } from "./state.ts";
 
 export interface UpOptions {
   readonly stack: string;
