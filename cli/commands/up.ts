@@ -29,7 +29,7 @@ export function upCommand(): Command {
         const log = (line: string) => (opts.json ? console.error(line) : console.log(line));
         log(`stack ${stack}: cluster ${config.clickhouse.cluster}, ${config.clickhouse.shards} shards x ${config.clickhouse.replicas} replicas, ${config.coordination.size} ZooKeeper node(s), Postgres`);
         let schemaOutcome = "schema: skipped (--no-schema)";
-        await up({
+        const { postgres } = await up({
           stack, config, restart: opts.restart, log,
           afterStart: opts.schema === false ? undefined : async (t, secrets) => {
             const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);
@@ -50,20 +50,23 @@ export function upCommand(): Command {
         });
         const st = status({ stack, config });
         if (opts.json) return console.log(JSON.stringify(st, null, 2));
-        console.log(`${schemaOutcome}\n\n${formatStatus(st)}\n\n${connectionHelp(st)}`);
+        console.log(`${schemaOutcome}\n\n${formatStatus(st)}\n\n${connectionHelp(st, postgres)}`);
       }),
     );
 }
 
-/** How to connect, with no password on any command line. */
-export function connectionHelp(st: StackStatus): string {
+/** How to connect, as the stack's own Postgres user and database, with no password on any command line. */
+export function connectionHelp(st: StackStatus, postgres: { user: string; database: string }): string {
   const dir = relative(process.cwd(), st.stateDir) || ".";
   const ch = st.hosts.find((h) => h.role === "clickhouse")!;
   const pg = st.hosts.find((h) => h.role === "postgres")!;
   return [
     `cluster ${st.cluster}; credentials in ${relative(process.cwd(), st.secretsFile)} (0600)`,
     `  clickhouse-client --config-file ${dir}/clickhouse-client.xml --port ${ch.ports.tcp}`,
-    `  PGPASSFILE=${dir}/pgpass psql -h 127.0.0.1 -p ${pg.ports.tcp} -U posthog posthog`,
-    `  npx chstack status --stack ${st.stack}      npx chstack down --stack ${st.stack}`,
+    `  PGPASSFILE=${dir}/pgpass psql -h 127.0.0.1 -p ${pg.ports.tcp} -U ${shellWord(postgres.user)} ${shellWord(postgres.database)}`,
+    `  ./chstack status --stack ${st.stack}      ./chstack down --stack ${st.stack}`,
   ].join("\n");
 }
+
+/** A word the shell reads back unchanged. */
+const shellWord = (w: string) => (/^[A-Za-z0-9_.\/-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);

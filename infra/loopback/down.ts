@@ -1,6 +1,7 @@
 // `chstack down`: stop every server of the stack by its recorded pid (ClickHouse, then Postgres, then
 // ZooKeeper), gracefully then forcefully. Works from state.json alone, so a broken config cannot block it.
 import { existsSync, rmSync } from "node:fs";
+import { removablePostgresHome } from "./postgres.ts";
 import { stopServer } from "./procs.ts";
 import { readState, stateDir, withStackLock, writeState } from "./state.ts";
 
@@ -18,7 +19,7 @@ export async function down(opts: { stack: string; cwd?: string; purge?: boolean;
   if (!existsSync(dir)) return { stopped: [], killed: [], notRunning: [], purged: false };
   const result = await withStackLock(dir, "down", async () => {
     const state = readState(dir);
-    const out = { stopped: [] as string[], killed: [] as string[], notRunning: [] as string[] };
+    const out = { stopped: [] as string[], killed: [] as string[], notRunning: [] as string[], postgresHome: state?.postgresHome };
     if (!state) return out;
     for (const role of ORDER) {
       const procs = Object.entries(state.processes).filter(([, p]) => p.role === role);
@@ -34,7 +35,11 @@ export async function down(opts: { stack: string; cwd?: string; purge?: boolean;
     }
     return out;
   });
-  // The lock lives inside the directory: purge once it is released.
-  if (opts.purge) rmSync(dir, { recursive: true, force: true });
-  return { ...result, purged: Boolean(opts.purge) };
+  // The lock lives inside the directory: purge once it is released. Postgres's directory may be outside it.
+  const { postgresHome, ...stopped } = result;
+  if (opts.purge) {
+    rmSync(dir, { recursive: true, force: true });
+    if (removablePostgresHome(postgresHome)) rmSync(postgresHome, { recursive: true, force: true });
+  }
+  return { ...stopped, purged: Boolean(opts.purge) };
 }

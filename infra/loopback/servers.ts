@@ -14,8 +14,8 @@ import type { StackSecrets } from "./secrets.ts";
 export const zookeeperLog = (node: CoordinationNode) => `zookeeper/${node.name}/zookeeper.log`;
 export const clickhouseStdout = (host: ClickHouseHost) => `clickhouse/${host.name}/log/stdout.log`;
 export const POSTGRES_DIR = "postgres";
-export const postgresData = `${POSTGRES_DIR}/data`;
 export const postgresLog = `${POSTGRES_DIR}/postgres.log`;
+export const postgresInitLog = `${POSTGRES_DIR}/initdb.log`;
 
 
 export function zookeeperSpec(t: Topology, node: CoordinationNode, stateDir: string): Omit<SpawnSpec, "logFile"> {
@@ -41,13 +41,16 @@ export function clickhouseSpec(t: Topology, host: ClickHouseHost, secrets: Stack
   };
 }
 
-/** TCP on 127.0.0.1 only: no Unix socket (its path length and directory rights are not worth the trouble). */
-export function postgresSpec(t: Topology, stateDir: string): Omit<SpawnSpec, "logFile"> {
+/**
+ * TCP on 127.0.0.1 only: no Unix socket (its path length and directory rights are not worth the trouble).
+ * `home` is Postgres's own directory (postgres.ts, postgresHome), its data directory `data` inside.
+ */
+export function postgresSpec(t: Topology, home: string): Omit<SpawnSpec, "logFile"> {
   return {
     command: BINARIES.postgres,
-    args: ["-D", `${stateDir}/${postgresData}`, "-c", "listen_addresses=127.0.0.1", "-c", `port=${t.postgres.port}`,
+    args: ["-D", `${home}/data`, "-c", "listen_addresses=127.0.0.1", "-c", `port=${t.postgres.port}`,
       "-c", "unix_socket_directories=", "-c", "shared_buffers=32MB", "-c", "max_connections=50", "-c", "work_mem=4MB"],
-    cwd: `${stateDir}/${POSTGRES_DIR}`,
+    cwd: home,
   };
 }
 

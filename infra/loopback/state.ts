@@ -45,6 +45,8 @@ const stateSchema = z.object({
   coordinationSize: z.number().int(),
   portRange: z.object({ first: z.number().int(), last: z.number().int() }),
   processes: z.record(z.string(), processSchema),
+  /** Postgres's own directory (its data directory is `data` inside), chosen on the first `up`. */
+  postgresHome: z.string().optional(),
 });
 export type StackState = z.infer<typeof stateSchema>;
 

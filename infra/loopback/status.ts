@@ -20,6 +20,8 @@ export interface StackStatus {
   readonly stack: string;
   readonly cluster: string;
   readonly stateDir: string;
+  /** Postgres's own directory, its data directory `data` inside (outside the state dir when run as root); null before the first `up`. */
+  readonly postgresHome: string | null;
   readonly hosts: readonly HostStatus[];
   readonly secretsFile: string;
 }
@@ -38,5 +40,5 @@ export function status(opts: { stack: string; config: StackConfig; cwd?: string 
     ...t.hosts.map((h) => ({ name: h.name, role: "clickhouse" as const, shard: h.address.shardIndex, replica: h.address.replicaIndex, ports: { ...h.endpoint.ports }, ...of(h.name) })),
     { name: POSTGRES_NAME, role: "postgres" as const, shard: null, replica: null, ports: { tcp: t.postgres.port }, ...of(POSTGRES_NAME) },
   ];
-  return { stack: opts.stack, cluster: t.cluster, stateDir: dir, hosts, secretsFile: secretsFile(opts.stack, opts.cwd) };
+  return { stack: opts.stack, cluster: t.cluster, stateDir: dir, postgresHome: state?.postgresHome ?? null, hosts, secretsFile: secretsFile(opts.stack, opts.cwd) };
 }

@@ -12,7 +12,7 @@ import { hashPasswords } from "../render/clickhouse/index.ts";
 import { renderLoopback } from "../render/loopback.ts";
 import { ensurePackages } from "./packages.ts";
 import { fingerprint, planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
-import { initPostgres, postgresIdentity } from "./postgres.ts";
+import { initPostgres, postgresHome, postgresIdentity } from "./postgres.ts";
 import { isOurs, portIsFree, sleep, startServer, stopServer, tailOf, type ProcessRecord } from "./procs.ts";
 import {
   clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, type StackSecrets,
@@ -38,6 +38,8 @@ export interface UpResult {
   readonly topology: Topology;
   readonly dir: string;
   readonly actions: readonly Action[];
+  /** The stack's own Postgres user and database (their password is in the secrets file). */
+  readonly postgres: { readonly user: string; readonly database: string };
 }
 
 export class StartError extends Error {
@@ -66,10 +68,11 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     checkPortClash(stack, t, opts.cwd);
 
     const secrets = ensureSecrets(dir, stack, config, t, opts.cwd);
+    const pgHome = postgresHome(dir, postgresIdentity(), state?.postgresHome);
     const files = renderLoopback(t, hashPasswords(clickhousePasswords(secrets)));
     const servers = serversOf(t, files, {
       zookeeper: zookeeperSpec(t, t.coordination.nodes[0]!, dir).args.filter((a) => a.startsWith("-X")).join(" "),
-      postgres: postgresSpec(t, dir).args.join(" "),
+      postgres: postgresSpec(t, pgHome).args.join(" "),
     });
     const actions = planUp(servers, state, alive);
     const restarts = actions.filter((a) => a.kind === "restart");
@@ -82,7 +85,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     }
     await checkPortsFree(actions.filter((a) => a.kind === "start").map((a) => a.server));
 
-    const run = new Run(dir, t, secrets, state, log);
+    const run = new Run(dir, t, secrets, state, pgHome, log);
     const onSigint = () => void run.abort("interrupted").finally(() => process.exit(130));
     process.once("SIGINT", onSigint);
     try {
@@ -108,7 +111,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       : `${started} of ${actions.length} servers started in ${seconds} s`);
     // The servers are healthy and stay up whatever the schema step says.
     await opts.afterStart?.(t, secrets);
-    return { topology: t, dir, actions };
+    return { topology: t, dir, actions, postgres: { user: secrets.postgres.user, database: secrets.postgres.database } };
   });
 }
 
@@ -149,11 +152,14 @@ class Run {
   private aborting = false;
   private state: StackState;
 
-  constructor(private readonly dir: string, private readonly t: Topology, private readonly secrets: StackSecrets, prev: StackState | undefined, private readonly log: (l: string) => void) {
+  constructor(
+    private readonly dir: string, private readonly t: Topology, private readonly secrets: StackSecrets, prev: StackState | undefined,
+    private readonly pgHome: string, private readonly log: (l: string) => void,
+  ) {
     const range = loopbackPortRange(t.config.loopback.portBase, t.hosts.length);
     this.state = {
       stack: t.stack, cluster: t.cluster, shards: t.shards.length, replicas: t.shards[0]!.hosts.length,
-      coordinationSize: t.coordination.nodes.length, portRange: range, processes: { ...prev?.processes },
+      coordinationSize: t.coordination.nodes.length, portRange: range, processes: { ...prev?.processes }, postgresHome: pgHome,
     };
     writeState(dir, this.state);
   }
@@ -186,7 +192,7 @@ class Run {
     const hosts = new Map(this.t.hosts.map((h) => [h.name, h]));
     await this.startAll(byRole("clickhouse"), (s) => clickhouseReady(hosts.get(s.name)!, this.secrets), (s) => join(this.dir, `clickhouse/${s.name}/log/clickhouse-server.err.log`));
     const pg = byRole("postgres");
-    if (pg.length > 0) initPostgres(this.dir, this.secrets, postgresIdentity(), this.log);
+    if (pg.length > 0) initPostgres(this.dir, this.pgHome, this.secrets, postgresIdentity(), this.log);
     await this.startAll(pg, () => postgresReady(this.t, this.secrets), () => join(this.dir, postgresLog));
     await ensurePostgresApp(this.t, this.secrets);
   }
@@ -236,7 +242,7 @@ class Run {
     if (server.role === "zookeeper") return zookeeperSpec(this.t, this.node(server), this.dir);
     if (server.role === "clickhouse") return clickhouseSpec(this.t, this.t.hosts.find((h) => h.name === server.name)!, this.secrets, this.dir);
     const who = postgresIdentity();
-    return { ...postgresSpec(this.t, this.dir), uid: who.uid, gid: who.gid };
+    return { ...postgresSpec(this.t, this.pgHome), uid: who.uid, gid: who.gid };
   }
 
   /** An ensemble serves once every node reports leader or follower (one node: standalone). */

@@ -4,7 +4,7 @@ import { chownSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { postgresIdentity } from "../../infra/loopback/postgres.ts";
+import { postgresHome, postgresIdentity } from "../../infra/loopback/postgres.ts";
 import { readState } from "../../infra/loopback/state.ts";
 import { pidsOf, processExists, processesIn, runChstack, testStack } from "../support/stack.ts";
 
@@ -36,11 +36,12 @@ describe("failing starts", () => {
 
   test("a server failing after others started: they are stopped again, and its log is shown", async () => {
     // A data directory from another Postgres version: postgres refuses it after ZooKeeper and ClickHouse are up.
-    const data = join(stack.dir, "postgres", "data");
+    const who = postgresIdentity();
+    const home = postgresHome(stack.dir, who);
+    const data = join(home, "data");
     mkdirSync(data, { recursive: true });
     writeFileSync(join(data, "PG_VERSION"), "9\n");
-    const who = postgresIdentity();
-    if (who.uid !== undefined) for (const d of [join(stack.dir, "postgres"), data]) chownSync(d, who.uid, who.gid!);
+    if (who.uid !== undefined) for (const d of [home, data]) chownSync(d, who.uid, who.gid!);
 
     const r = await stack.chstack("up");
     assert.equal(r.code, 1, r.stdout);
@@ -69,7 +70,9 @@ describe("Ctrl-C", () => {
     assert.ok(sent, r.stdout);
     assert.equal(r.code, 130, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /interrupted: stopping the \d+ server\(s\) this run started/);
-    assert.deepEqual(processesIn(stack.dir), [], "no process runs in the stack's directory");
+    for (const dir of [stack.dir, readState(stack.dir)?.postgresHome]) {
+      if (dir) assert.deepEqual(processesIn(dir), [], `no process runs in ${dir}`);
+    }
     assert.deepEqual(readState(stack.dir)?.processes, {});
   });
 });

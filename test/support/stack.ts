@@ -29,11 +29,10 @@ export interface TestStack {
 /** A stack of a golden's topology; `portBase` moves it to a range of its own (then it is not the golden rendering). */
 export function testStack(golden: GoldenName, name: string, portBase?: number): TestStack {
   const cwd = mkdtempSync(join(tmpdir(), `chstack-${name}-`));
-  chmodSync(cwd, 0o755); // the postgres user must reach its data directory below
   const fixture = readFileSync(fixturePath(`golden-${golden}.yaml`), "utf8");
   writeFileSync(join(cwd, `Pulumi.${name}.yaml`), portBase === undefined ? fixture : fixture.replace(/portBase: \d+/, `portBase: ${portBase}`));
   const dir = stateDir(name, cwd);
-  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { recursive: true });
   copyFileSync(fixturePath("golden-secrets.json"), join(dir, "secrets.json"));
   chmodSync(join(dir, "secrets.json"), 0o600);
   const { config } = loadStackConfig({ stack: name, dir: cwd });
