@@ -1,8 +1,9 @@
-// Benchmark: what a schema apply costs on a real 2x2 loopback stack (ClickHouse 18.16) of its own.
+// Benchmark: what a schema apply costs on a real 2x2 loopback stack (ClickHouse 18.16) of its own, and how
+// long each command takes to start.
 // Prints the machine, the inputs and the timings measured in this one run, with ratios.
 // Run: npm run bench   (starts stack bench-2x2 on ports 32000-32031 in a temporary directory, stops it after)
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseStackFile } from "../infra/config/load.ts";
 import { down } from "../infra/loopback/down.ts";
@@ -12,11 +13,12 @@ import { secretsFile } from "../infra/loopback/state.ts";
 import { up } from "../infra/loopback/up.ts";
 import { apply, observe } from "../schema/apply.ts";
 import { posthogSchema } from "../schema/posthog.ts";
+import { commandStarts } from "./cli-start.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
+const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 7);
 const stack = "bench-2x2";
 const cwd = mkdtempSync(join(tmpdir(), "chstack-bench-"));
-chmodSync(cwd, 0o755);
 const yaml = "config:\n  chstack:clickhouse:\n    cluster: posthog\n    shards: 2\n    replicas: 2\n  chstack:loopback:\n    portBase: 32000\n";
 writeFileSync(join(cwd, `Pulumi.${stack}.yaml`), yaml);
 const config = parseStackFile(yaml, "bench");
@@ -55,6 +57,7 @@ try {
     introspection.push(ms(s));
   }
   await closeAll(conns);
+  const starts = commandStarts(cwd, stack, START_RUNS);
 
   const n = stats(noop);
   const o = stats(introspection);
@@ -68,8 +71,15 @@ try {
     ["no-op apply (plan, nothing to run)", n.median.toFixed(1), n.p90.toFixed(1), n.min.toFixed(1), (n.median / o.median).toFixed(2)],
     ["introspection of all hosts (1 round trip each, parallel)", o.median.toFixed(1), o.p90.toFixed(1), o.min.toFixed(1), "1.00"],
   ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+  const table = (rows: string[][]) => {
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
+  };
+  table(rows);
+  console.log("");
+  console.log(`command start and finish, wall time, median of ${START_RUNS} (load average ${loadavg()[0]!.toFixed(2)})`);
+  const floor = starts[0]!.medianMs;
+  table([["command", "median ms", "ratio to node -e 0"], ...starts.map((r) => [r.label, r.medianMs.toFixed(0), (r.medianMs / floor).toFixed(1)])]);
 } finally {
   await down({ stack, cwd, purge: true, log: () => undefined });
   rmSync(cwd, { recursive: true, force: true });

@@ -26,6 +26,6 @@ async function importTypeScript(url: string): Promise<unknown> {
     if ((e as NodeJS.ErrnoException).code !== "ERR_UNKNOWN_FILE_EXTENSION") throw e;
     const { register } = await import("tsx/esm/api");
     register();
-    return import(url);
+    return import(`${url}?typescript`); // a URL of its own: the failed import of `url` stays cached
   }
 }

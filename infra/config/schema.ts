@@ -2,6 +2,7 @@
 // the one config every target reads. Each top-level key below is one `chstack:<key>` entry.
 // Defaults keep a stack file short; `docs/config.md` documents every field.
 import { z } from "zod";
+
 import {
   dnsLabel, dnsSubdomain, envName, image, int, labelKey, labelValue, oneOfNumbers, port, quantity,
   quantityValue, secret, sqlName,

@@ -118,12 +118,11 @@ describe("npm start as an ordinary user in an ordinary home", () => {
     checkout(clone, 32700, who);
     const { postgresHome } = await frontDoor(clone, who);
     assert.equal(postgresHome, join(clone, ".chstack", "dev", "postgres"), "Postgres runs as the user, beside the stack's other files");
-    const pids = processesIn(clone);
-    assert.equal(pids.length, 3, "ZooKeeper, ClickHouse and Postgres run in the checkout");
-    for (const pid of pids) {
-      const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
-      if (who.uid !== undefined) assert.equal(uid, who.uid, `pid ${pid} runs as ${USER}`);
-    }
+    const servers = JSON.parse((await run(clone, process.execPath, ["cli/bin.mjs", "status", "--json"], who)).out).hosts.map((h: { pid: number }) => h.pid);
+    const inCheckout = processesIn(clone); // the servers, and Postgres's own child processes
+    assert.equal(servers.filter((pid: number) => inCheckout.includes(pid)).length, 3, "ZooKeeper, ClickHouse and Postgres run in the checkout");
+    const uidOf = (pid: number) => Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]);
+    for (const pid of inCheckout) assert.equal(uidOf(pid), who.uid ?? process.getuid!(), `pid ${pid} runs as the user`);
     await purge(clone, who);
     assert.deepEqual(processesIn(clone), []);
   });
