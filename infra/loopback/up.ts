@@ -186,9 +186,15 @@ class Run {
   async converge(actions: readonly Action[]): Promise<void> {
     const byRole = (role: Server["role"]) => actions.filter((a) => a.server.role === role && (a.kind === "start" || a.kind === "restart"));
     const zk = byRole("zookeeper");
+    const chroot = () => ensureZnodes(this.t.coordination.nodes[0]!.endpoint.ports.client, zookeeperRootChain(this.t.zookeeper.root));
+    if (actions.every((a) => a.kind === "keep" || a.kind === "reload")) {
+      // Nothing to start: the two idempotent checks of what servers need beyond their files, side by side.
+      await Promise.all([chroot(), ensurePostgresApp(this.t, this.secrets)]);
+      return;
+    }
     await this.startAll(zk, async (s) => (await zookeeperMode(s.ports.client!)) !== undefined, (s) => join(this.dir, `zookeeper/${s.name}/zookeeper.log`));
     if (zk.length > 0) await this.waitEnsemble();
-    await ensureZnodes(this.t.coordination.nodes[0]!.endpoint.ports.client, zookeeperRootChain(this.t.zookeeper.root));
+    await chroot();
     const hosts = new Map(this.t.hosts.map((h) => [h.name, h]));
     await this.startAll(byRole("clickhouse"), (s) => clickhouseReady(hosts.get(s.name)!, this.secrets), (s) => join(this.dir, `clickhouse/${s.name}/log/clickhouse-server.err.log`));
     const pg = byRole("postgres");
