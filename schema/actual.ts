@@ -10,6 +10,8 @@ export interface ActualColumn {
   readonly comment: string;
   /** Codec list as written in the CREATE statement, "" when none. */
   readonly codec: string;
+  /** Part of the partition, sorting, primary or sampling key: no ALTER may change it. */
+  readonly inKey: boolean;
 }
 
 export interface ActualTable {
@@ -40,17 +42,18 @@ export const INTROSPECTION_QUERY = `SELECT
   (SELECT groupArray(name) FROM system.databases WHERE name NOT IN ${HIDDEN}) AS databases,
   (SELECT groupArray((database, name, engine, engine_full, partition_key, sorting_key, primary_key, sampling_key, create_table_query))
      FROM system.tables WHERE database NOT IN ${HIDDEN} AND NOT is_temporary) AS tables,
-  (SELECT groupArray((database, table, name, type, default_kind, default_expression, comment))
+  (SELECT groupArray((database, table, name, type, default_kind, default_expression, comment,
+       toString(is_in_partition_key + is_in_sorting_key + is_in_primary_key + is_in_sampling_key > 0)))
      FROM system.columns WHERE database NOT IN ${HIDDEN}) AS columns`;
 
 type Row = { version: string; databases: string[]; tables: string[][]; columns: string[][] };
 
 export function parseIntrospection(row: Row): HostState {
-  const columns = new Map<string, { name: string; type: string; defaultKind: string; defaultExpression: string; comment: string }[]>();
-  for (const [database, table, name, type, defaultKind, defaultExpression, comment] of row.columns) {
+  const columns = new Map<string, { name: string; type: string; defaultKind: string; defaultExpression: string; comment: string; inKey: boolean }[]>();
+  for (const [database, table, name, type, defaultKind, defaultExpression, comment, inKey] of row.columns) {
     const key = `${database}.${table}`;
     if (!columns.has(key)) columns.set(key, []);
-    columns.get(key)!.push({ name: name!, type: type!, defaultKind: defaultKind!, defaultExpression: defaultExpression!, comment: comment! });
+    columns.get(key)!.push({ name: name!, type: type!, defaultKind: defaultKind!, defaultExpression: defaultExpression!, comment: comment!, inKey: inKey === "1" });
   }
   const tables = new Map<string, ActualTable>();
   for (const [database, name, engine, engineFull, partitionKey, sortingKey, primaryKey, samplingKey, createQuery] of row.tables) {
@@ -143,7 +146,7 @@ export function codecsOf(createQuery: string): Map<string, string> {
   for (const def of splitTopLevel(parenthesized(createQuery, open))) {
     const name = /^`((?:[^`\\]|\\.)*)`|^(\S+)/.exec(def);
     const at = codecClause(def);
-    if (name && at >= 0) out.set(name[1] ?? name[2]!, parenthesized(def, at));
+    if (name && at >= 0) out.set(name[1]?.replace(/\\(.)/g, "$1") ?? name[2]!, parenthesized(def, at));
   }
   return out;
 }

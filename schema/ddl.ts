@@ -2,13 +2,13 @@
 // single expressions, strings are literals). No ON CLUSTER: the applier runs each statement on the hosts
 // the plan names.
 import type { Column, DistributedTable, LocalTable } from "./declare.ts";
-import { fullName, zookeeperPathOf } from "./tables.ts";
-import { stringLiteral } from "./expressions.ts";
+import { distributedColumns, fullName, zookeeperPathOf } from "./tables.ts";
+import { quoteName, stringLiteral } from "./expressions.ts";
 
 export const createDatabase = (db: string) => `CREATE DATABASE IF NOT EXISTS ${db}`;
 
 export function columnDefinition(c: Column): string {
-  let sql = `${c.name} ${c.type}`;
+  let sql = `${quoteName(c.name)} ${c.type}`;
   if (c.default) sql += ` ${c.default.kind} ${c.default.expression}`;
   if (c.comment !== undefined) sql += ` COMMENT ${stringLiteral(c.comment)}`;
   if (c.codec) sql += ` CODEC(${c.codec.join(", ")})`;
@@ -20,8 +20,8 @@ const keyList = (exprs: readonly string[]) => (exprs.length === 1 ? exprs[0]! : 
 export function engineClause(t: LocalTable): string {
   const family = t.replicated ? `Replicated${t.engine.family}` : t.engine.family;
   const args: string[] = t.replicated ? [stringLiteral(zookeeperPathOf(t)), stringLiteral(t.replicaName)] : [];
-  if (t.engine.family === "ReplacingMergeTree" && t.engine.version) args.push(t.engine.version);
-  if (t.engine.family === "CollapsingMergeTree") args.push(t.engine.sign);
+  if (t.engine.family === "ReplacingMergeTree" && t.engine.version) args.push(quoteName(t.engine.version));
+  if (t.engine.family === "CollapsingMergeTree") args.push(quoteName(t.engine.sign));
   return args.length > 0 ? `${family}(${args.join(", ")})` : family;
 }
 
@@ -37,27 +37,29 @@ export function createLocalTable(t: LocalTable): string {
   return lines.join("\n");
 }
 
-/** A Distributed table carries the local table's columns (what `AS local` would copy) and names its database literally. */
+/** A Distributed table carries its columns of the local table (all: what `AS local` would copy) and names its database literally. */
 export function createDistributedTable(t: DistributedTable, cluster: string): string {
   return [
     `CREATE TABLE IF NOT EXISTS ${fullName(t)}`,
     "(",
-    t.target.columns.map((c) => `    ${columnDefinition(c)}`).join(",\n"),
+    distributedColumns(t).map((c) => `    ${columnDefinition(c)}`).join(",\n"),
     ")",
     `ENGINE = Distributed(${cluster}, ${t.target.database}, ${t.target.name}, ${t.shardingKey})`,
   ].join("\n");
 }
 
+const afterClause = (after: string | undefined) => (after ? ` AFTER ${quoteName(after)}` : "");
+
 export const addColumn = (table: string, c: Column, after: string | undefined) =>
-  `ALTER TABLE ${table} ADD COLUMN ${columnDefinition(c)}${after ? ` AFTER ${after}` : ""}`;
+  `ALTER TABLE ${table} ADD COLUMN ${columnDefinition(c)}${afterClause(after)}`;
 
 /** New columns and the sorting key that appends them, in one statement (ClickHouse requires both together). */
 export const addColumnsAndOrderBy = (table: string, columns: readonly { column: Column; after: string | undefined }[], orderBy: readonly string[]) =>
-  `ALTER TABLE ${table} ${columns.map(({ column, after }) => `ADD COLUMN ${columnDefinition(column)}${after ? ` AFTER ${after}` : ""}`).join(", ")}, MODIFY ORDER BY ${keyList(orderBy)}`;
+  `ALTER TABLE ${table} ${columns.map(({ column, after }) => `ADD COLUMN ${columnDefinition(column)}${afterClause(after)}`).join(", ")}, MODIFY ORDER BY ${keyList(orderBy)}`;
 /** Type, default and codec of a column (its comment has a statement of its own). */
 export const modifyColumn = (table: string, c: Column) => `ALTER TABLE ${table} MODIFY COLUMN ${columnDefinition({ ...c, comment: undefined })}`;
-export const commentColumn = (table: string, c: Column) => `ALTER TABLE ${table} COMMENT COLUMN ${c.name} ${stringLiteral(c.comment ?? "")}`;
-export const dropColumn = (table: string, column: string) => `ALTER TABLE ${table} DROP COLUMN ${column}`;
+export const commentColumn = (table: string, c: Column) => `ALTER TABLE ${table} COMMENT COLUMN ${quoteName(c.name)} ${stringLiteral(c.comment ?? "")}`;
+export const dropColumn = (table: string, column: string) => `ALTER TABLE ${table} DROP COLUMN ${quoteName(column)}`;
 export const modifyTtl = (table: string, ttl: string) => `ALTER TABLE ${table} MODIFY TTL ${ttl}`;
 export const dropTable = (table: string) => `DROP TABLE ${table}`;
 export const syncReplica = (table: string) => `SYSTEM SYNC REPLICA ${table}`;

@@ -1,11 +1,16 @@
 // The table declaration API: typed, validated by zod, refused as a whole (every problem named by table and
 // field) before anything reaches a server.
 import { z } from "zod";
-import { expressionProblem, identifierProblem, normalizeExpression, topLevelShape } from "./expressions.ts";
+import { columnNameProblem, expressionProblem, identifierProblem, normalizeExpression, topLevelShape } from "./expressions.ts";
 import { fullName } from "./tables.ts";
 
 const ident = () => z.string().superRefine((v, ctx) => {
   const p = identifierProblem(v);
+  if (p) ctx.addIssue({ code: "custom", message: p });
+});
+/** A column name: anything ClickHouse takes backquoted. */
+const columnName = () => z.string().superRefine((v, ctx) => {
+  const p = columnNameProblem(v);
   if (p) ctx.addIssue({ code: "custom", message: p });
 });
 const expr = () => z.string().superRefine((v, ctx) => {
@@ -20,7 +25,7 @@ const columnType = () => z.string().superRefine((v, ctx) => {
 });
 
 const column = z.strictObject({
-  name: ident(),
+  name: columnName(),
   type: columnType(),
   /** DEFAULT, MATERIALIZED or ALIAS with its expression. */
   default: z.strictObject({ kind: z.enum(["DEFAULT", "MATERIALIZED", "ALIAS"]), expression: expr() }).optional(),
@@ -31,9 +36,9 @@ const column = z.strictObject({
 
 const engine = z.discriminatedUnion("family", [
   z.strictObject({ family: z.literal("MergeTree") }),
-  z.strictObject({ family: z.literal("ReplacingMergeTree"), version: ident().optional() }),
+  z.strictObject({ family: z.literal("ReplacingMergeTree"), version: columnName().optional() }),
   z.strictObject({ family: z.literal("AggregatingMergeTree") }),
-  z.strictObject({ family: z.literal("CollapsingMergeTree"), sign: ident() }),
+  z.strictObject({ family: z.literal("CollapsingMergeTree"), sign: columnName() }),
 ], { error: "must have family MergeTree, ReplacingMergeTree, AggregatingMergeTree or CollapsingMergeTree" });
 
 /** Absolute, no empty, `.` or `..` segment (ZooKeeper refuses them). */
@@ -66,6 +71,12 @@ const distributedTable = z.strictObject({
   /** The declared local table it fans out to: `table` (same database) or `database.table`. */
   local: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/, "must be a table name or database.table"),
   shardingKey: expr(),
+  /**
+   * Which of the local table's columns it carries: "all" (default; for reading, MATERIALIZED and ALIAS
+   * columns included), "writable" (those an INSERT may name: no MATERIALIZED or ALIAS column, so inserts
+   * through it work), or a list of column names, in the order given.
+   */
+  columns: z.union([z.enum(["all", "writable"]), z.array(columnName()).min(1, "must name at least one column")]).default("all"),
 });
 
 const tableDecl = z.discriminatedUnion("kind", [localTable, distributedTable], { error: 'must have kind "table" or "distributed"' });
@@ -118,8 +129,18 @@ export function defineSchema(input: { tables: readonly unknown[] }): Declaration
     if (t.kind !== "distributed") continue;
     const targetName = t.local.includes(".") ? t.local : `${t.database}.${t.local}`;
     const target = locals.get(targetName);
-    if (!target) problems.push(`${fullName(t)}: local: ${targetName} is not a declared local table`);
-    else tables.push({ ...t, target });
+    if (!target) {
+      problems.push(`${fullName(t)}: local: ${targetName} is not a declared local table`);
+      continue;
+    }
+    if (Array.isArray(t.columns)) {
+      const have = new Set(target.columns.map((c) => c.name));
+      t.columns.forEach((c, i) => {
+        if (!have.has(c)) problems.push(`${fullName(t)}: columns.${i}: ${c} is not a column of ${targetName}`);
+        else if (t.columns.indexOf(c) !== i) problems.push(`${fullName(t)}: columns.${i}: ${c} is listed twice`);
+      });
+    }
+    tables.push({ ...t, target });
   }
   if (problems.length > 0) throw new DeclarationError(problems);
   return { tables };

@@ -2,8 +2,8 @@
 // differences no ALTER can make come back as reasons a migration is needed.
 import { sameExpression, splitTopLevel, unquote, type ActualColumn, type ActualTable } from "./actual.ts";
 import type { Column, TableDecl } from "./declare.ts";
-import { zookeeperPathOf } from "./tables.ts";
-import { normalizeType } from "./expressions.ts";
+import { distributedColumns, zookeeperPathOf } from "./tables.ts";
+import { normalizeExpression, normalizeType } from "./expressions.ts";
 
 export interface ColumnDiff {
   readonly missing: readonly { column: Column; after: string | undefined }[];
@@ -14,7 +14,7 @@ export interface ColumnDiff {
   readonly codecChanged: readonly { column: Column; actual: ActualColumn }[];
 }
 
-export const declaredColumns = (t: TableDecl) => (t.kind === "table" ? t.columns : t.target.columns);
+export const declaredColumns = (t: TableDecl) => (t.kind === "table" ? t.columns : distributedColumns(t));
 
 export function diffColumns(t: TableDecl, actual: ActualTable): ColumnDiff {
   const declared = declaredColumns(t);
@@ -25,15 +25,39 @@ export function diffColumns(t: TableDecl, actual: ActualTable): ColumnDiff {
   };
   declared.forEach((c, i) => {
     const a = byName.get(c.name);
-    if (!a) return out.missing.push({ column: c, after: declared[i - 1]?.name });
+    if (!a) return out.missing.push({ column: c, after: insertAfter(declared, i) });
     if (normalizeType(a.type) !== normalizeType(c.type)) out.typeChanged.push({ column: c, actual: a });
-    const kind = c.default?.kind ?? "";
-    if (kind !== a.defaultKind || !sameExpression(c.default?.expression ?? "", a.defaultExpression)) out.defaultChanged.push(c);
+    if (!sameDefault(c, a)) out.defaultChanged.push(c);
     if ((c.comment ?? "") !== a.comment) out.commentChanged.push(c);
     if (!sameCodecs(c.codec ?? [], a.codec)) out.codecChanged.push({ column: c, actual: a });
   });
   for (const a of actual.columns) if (!names.has(a.name)) out.undeclared.push(a);
   return out;
+}
+
+/**
+ * The column a new column goes after: the previous declared one of the same list. 18.16 keeps ordinary
+ * (and DEFAULT), MATERIALIZED and ALIAS columns in separate lists and refuses `AFTER` a column of another
+ * ("Cannot find column c to insert after"); current ClickHouse takes either. None: the end of its list.
+ */
+export function insertAfter(columns: readonly Column[], i: number): string | undefined {
+  const list = (c: Column) => (c.default?.kind === "MATERIALIZED" || c.default?.kind === "ALIAS" ? c.default.kind : "");
+  for (let j = i - 1; j >= 0; j--) if (list(columns[j]!) === list(columns[i]!)) return columns[j]!.name;
+  return undefined;
+}
+
+/**
+ * The declared default against the server's: equal spellings, or the server's cast of the declared
+ * expression to the column's type (18.16 stores `DEFAULT 1` on an Int8 as `CAST(1, 'Int8')`).
+ */
+export function sameDefault(c: Column, a: ActualColumn): boolean {
+  if ((c.default?.kind ?? "") !== a.defaultKind) return false;
+  const declared = c.default?.expression ?? "";
+  if (sameExpression(declared, a.defaultExpression)) return true;
+  const cast = /^CAST\s*\((.*)\)$/is.exec(a.defaultExpression.trim());
+  const args = cast ? splitTopLevel(cast[1]!) : [];
+  if (args.length !== 2 || !/^'.*'$/s.test(args[1]!)) return false;
+  return normalizeType(unquote(args[1]!).replaceAll("\\'", "'")) === normalizeType(c.type) && sameExpression(declared, args[0]!);
 }
 
 /** A codec declared without arguments matches the server's default ones (`ZSTD` is printed `ZSTD(1)`, `Delta` as `Delta(4)`). */
@@ -58,7 +82,8 @@ export function appendedOrderBy(t: TableDecl, actual: ActualTable, added: Readon
   const have = actual.sortingKey ? splitTopLevel(actual.sortingKey) : [];
   const want = t.orderBy;
   if (want.length <= have.length || !have.every((e, i) => sameExpression(e, want[i]!))) return undefined;
-  const appended = want.slice(have.length).map((e) => e.trim());
+  // `c` and a backquoted `c` name the same column.
+  const appended = want.slice(have.length).map(normalizeExpression);
   return appended.every((c) => added.has(c)) ? { orderBy: [...want], appended: new Set(appended) } : undefined;
 }
 

@@ -23,6 +23,18 @@ export function identifierProblem(name: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Column names may be anything ClickHouse takes backquoted (PostHog's `$group_0`, `mat_$browser`): 1 to
+ * 127 characters, no control characters, not blank. DDL backquotes every name that needs it (quoteName).
+ */
+export function columnNameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string") return "must be a string";
+  if ([...name].length === 0 || [...name].length > 127) return "must be 1 to 127 characters";
+  if (/[\u0000-\u001f\u007f]/.test(name)) return "must not contain control characters";
+  if (name.trim().length === 0) return "must not be blank";
+  return undefined;
+}
+
 /** Why `text` is not exactly one expression, or undefined when it is. */
 export function expressionProblem(text: unknown): string | undefined {
   if (typeof text !== "string") return "must be a string";
@@ -91,8 +103,12 @@ function closingQuote(text: string, start: number): number {
   return -1;
 }
 
-/** A name read from a server (it may be anything): bare when it is an identifier, else backquoted. */
-export const quoteName = (name: string) => (IDENTIFIER.test(name) ? name : `\`${name.replaceAll("\\", "\\\\").replaceAll("`", "\\`")}\``);
+/** Keywords a bare column name could be read as: backquoted too. */
+const KEYWORDS = new Set([...CLAUSE_WORDS, "AND", "OR", "NOT", "NULL", "AS", "ON", "IN", "IS", "LIKE", "BETWEEN", "CASE", "WHEN", "THEN", "ELSE", "END", "KEY", "INDEX", "AFTER", "FIRST", "COLUMN", "TABLE", "DATABASE", "IF", "EXISTS", "INTERVAL", "ARRAY", "TUPLE", "ASC", "DESC", "BY", "PROJECTION", "CONSTRAINT", "CHECK"]);
+
+/** A name in SQL: bare when it is a plain identifier and no keyword, else backquoted (backslash-escaped). */
+export const quoteName = (name: string) =>
+  IDENTIFIER.test(name) && !KEYWORDS.has(name.toUpperCase()) ? name : `\`${name.replaceAll("\\", "\\\\").replaceAll("`", "\\`")}\``;
 
 /** A ClickHouse string literal. */
 export function stringLiteral(value: string): string {

@@ -15,7 +15,7 @@ import type { ActualTable, HostState } from "./actual.ts";
 import * as ddl from "./ddl.ts";
 import type { Declaration, LocalTable, TableDecl } from "./declare.ts";
 import { fullName, zookeeperPathOf } from "./tables.ts";
-import { appendedOrderBy, diffColumns, migrationReasons, ttlChanged } from "./diff.ts";
+import { appendedOrderBy, diffColumns, insertAfter, migrationReasons, ttlChanged } from "./diff.ts";
 import { quoteName } from "./expressions.ts";
 import { FEATURES, parseVersion, supports, type Feature } from "./features.ts";
 
@@ -149,7 +149,7 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
         const lacking = diffs.filter((d) => d.diff.missing.some((m) => m.column.name === column.name));
         if (lacking.length === 0) return;
         // On no replica yet: ALTER once. On some: the others are catching up from the replication log.
-        if (lacking.length === diffs.length) toAdd.push({ column, after: table.columns[i - 1]?.name });
+        if (lacking.length === diffs.length) toAdd.push({ column, after: insertAfter(table.columns, i) });
         else for (const d of lacking) lagging.add(d.host.name);
       });
       const added = new Set(toAdd.map((a) => a.column.name));
@@ -207,30 +207,40 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     const has = (c: { name: string }) => actual.columns.find((x) => x.name === c.name)!;
     const retyped = (c: { name: string }) => d.typeChanged.some((x) => x.column.name === c.name);
     const modified = new Set<string>();
+    // A key column (partition, sorting, primary or sampling key, or the engine's sign or version column)
+    // cannot be altered: 18.16 refuses ("trying to ALTER key column"). Report it before anything runs.
+    const engineColumn = engineColumnOf(table);
+    const locked = new Set<string>();
+    for (const c of [...d.defaultChanged, ...d.codecChanged.map((x) => x.column), ...d.typeChanged.map((x) => x.column)]) {
+      const role = c.name === engineColumn?.name ? engineColumn.role : has(c).inKey ? "a key column" : undefined;
+      if (!role || locked.has(c.name)) continue;
+      locked.add(c.name);
+      addDrift({ kind: "needs-migration", hosts, table: name, column: c.name, reason: `column ${quoteName(c.name)} is ${role}: its type, default and codec cannot be altered` });
+    }
     for (const c of d.defaultChanged) {
-      if (retyped(c)) continue;
+      if (retyped(c) || locked.has(c.name)) continue;
       modified.add(c.name);
       add("modify-column", c.name, ddl.modifyColumn(name, c), `default: host has ${`${has(c).defaultKind} ${has(c).defaultExpression}`.trim() || "none"}, declared ${`${c.default?.kind ?? ""} ${c.default?.expression ?? ""}`.trim() || "none"}`);
     }
     for (const { column, actual: a } of d.codecChanged) {
-      if (retyped(column) || modified.has(column.name)) continue;
+      if (retyped(column) || modified.has(column.name) || locked.has(column.name)) continue;
       add("modify-column", column.name, ddl.modifyColumn(name, column), `codec: host has ${a.codec || "none"}, declared ${(column.codec ?? []).join(", ") || "none"}`);
     }
     for (const c of d.commentChanged) add("comment-column", c.name, ddl.commentColumn(name, c), `comment: host has ${JSON.stringify(has(c).comment)}, declared ${JSON.stringify(c.comment ?? "")}`);
     if (table.kind === "table" && table.ttl && ttlChanged(table, actual)) add("modify-ttl", undefined, ddl.modifyTtl(name, table.ttl), `TTL: host has ${actual.ttl || "none"}, declared ${table.ttl}`);
-    columnDrift(name, hosts, d, add);
+    columnDrift(name, hosts, { ...d, typeChanged: d.typeChanged.filter((x) => !locked.has(x.column.name)) }, add);
   }
 
   /** Undeclared columns and type changes: drift, planned only when allowed. */
   function columnDrift(name: string, hosts: string[], d: ReturnType<typeof diffColumns>, add: Add) {
     for (const a of d.undeclared) {
       const ok = allow.has("drop-column");
-      addDrift({ kind: "undeclared-column", hosts, table: name, column: a.name, reason: `column ${a.name} ${a.type} is not declared`, allowedBy: ok ? "drop-column" : undefined }, ok);
-      if (ok) add("drop-column", a.name, ddl.dropColumn(name, quoteName(a.name)));
+      addDrift({ kind: "undeclared-column", hosts, table: name, column: a.name, reason: `column ${quoteName(a.name)} ${a.type} is not declared`, allowedBy: ok ? "drop-column" : undefined }, ok);
+      if (ok) add("drop-column", a.name, ddl.dropColumn(name, a.name));
     }
     for (const { column, actual } of d.typeChanged) {
       const ok = allow.has("modify-type");
-      addDrift({ kind: "type-change", hosts, table: name, column: column.name, reason: `column ${column.name} is ${actual.type}, declared ${column.type}`, allowedBy: ok ? "modify-type" : undefined }, ok);
+      addDrift({ kind: "type-change", hosts, table: name, column: column.name, reason: `column ${quoteName(column.name)} is ${actual.type}, declared ${column.type}`, allowedBy: ok ? "modify-type" : undefined }, ok);
       if (ok) add("modify-type", column.name, ddl.modifyColumn(name, column));
     }
   }
@@ -243,6 +253,14 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     unreachable,
     blocked: drift.some((d) => !d.resolved),
   };
+}
+
+/** The column a *MergeTree engine takes as its parameter. */
+function engineColumnOf(t: TableDecl): { name: string; role: string } | undefined {
+  if (t.kind !== "table") return undefined;
+  if (t.engine.family === "CollapsingMergeTree") return { name: t.engine.sign, role: "the CollapsingMergeTree sign column" };
+  if (t.engine.family === "ReplacingMergeTree" && t.engine.version) return { name: t.engine.version, role: "the ReplacingMergeTree version column" };
+  return undefined;
 }
 
 function featuresUsed(t: TableDecl): [Feature, string][] {

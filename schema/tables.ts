@@ -7,3 +7,11 @@ export const fullName = (t: { database: string; name: string }) => `${t.database
 /** The ZooKeeper path of a replicated table, relative to the cluster's root. */
 export const zookeeperPathOf = (t: { database: string; name: string; zookeeperPath?: string }) =>
   t.zookeeperPath ?? `/clickhouse/tables/{shard}/${t.database}.${t.name}`;
+
+/** The columns a Distributed table carries (declare.ts, `columns`), as the local table declares them. */
+export function distributedColumns<C extends { name: string; default?: { kind: string } }>(t: { columns: "all" | "writable" | readonly string[]; target: { columns: readonly C[] } }): C[] {
+  const local = t.target.columns;
+  if (t.columns === "all") return [...local];
+  if (t.columns === "writable") return local.filter((c) => c.default?.kind !== "MATERIALIZED" && c.default?.kind !== "ALIAS");
+  return t.columns.map((name) => local.find((c) => c.name === name)!);
+}

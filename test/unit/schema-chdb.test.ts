@@ -774,3 +774,44 @@ describe("apply() through a chdb connection", () => {
     assert.equal(again.respelled.length, 1, "and says the same");
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Column names as PostHog writes them, and hostile ones: backquoted in every statement, read back as they are.
+
+describe("quoted column names, and a Distributed table of the writable columns", () => {
+  const names = ["$group_0", "$window_id", "mat_$browser", "we`ird", "it's", 'dq"', "back\\slash", "имя", "select", "order", "with space", "a.b"];
+  const columns = (extra: readonly ColumnInput[] = []): ColumnInput[] => [
+    { name: "id", type: "UInt64" },
+    ...names.filter((n) => n !== "mat_$browser").map((name) => ({ name, type: "String" })),
+    { name: "mat_$browser", type: "String", default: { kind: "MATERIALIZED" as const, expression: "concat(`$group_0`, 'x')" } },
+    { name: "$ver", type: "UInt64" },
+    ...extra,
+  ];
+  const decl = (extra: readonly ColumnInput[] = []) => defineSchema({ tables: [
+    table({ database: "qn", name: "events", replicated: false, engine: { family: "ReplacingMergeTree", version: "$ver" }, columns: columns(extra), orderBy: ["id", "`order`"] }),
+    distributed({ database: "qn", name: "writable_events", local: "events", shardingKey: "sipHash64(`$window_id`)", columns: "writable" }),
+    distributed({ database: "qn", name: "all_events", local: "events", shardingKey: "sipHash64(`$window_id`)" }),
+  ] });
+
+  test("created, read back with every name as declared, planned empty; a new hostile column is added and settles", () => {
+    const d = decl();
+    create(d, d);
+    const state = introspect();
+    assert.deepEqual(state.tables.get("qn.events")!.columns.map((c) => c.name).sort(), ["id", ...names, "$ver"].sort());
+    assert.ok(!state.tables.get("qn.writable_events")!.columns.some((c) => c.name === "mat_$browser"), "the writable table has no MATERIALIZED column");
+    assert.ok(state.tables.get("qn.all_events")!.columns.some((c) => c.name === "mat_$browser"));
+    assert.deepEqual(summary(planOn(d, state)), EMPTY);
+
+    const grown = decl([{ name: "new `col`; --", type: "String", default: { kind: "DEFAULT", expression: "'v'" } }]);
+    const p = planOn(grown, introspect());
+    assert.ok(sqlOf(p).includes("ALTER TABLE qn.events ADD COLUMN `new \\`col\\`; --` String DEFAULT 'v' AFTER `$ver`"), sqlOf(p).join("\n"));
+    for (const sql of sqlOf(p)) run(sql);
+    assert.deepEqual(summary(planOn(grown, introspect())), EMPTY);
+  });
+
+  test("inserts through the writable Distributed table name no MATERIALIZED column", () => {
+    const sql = ddl.createDistributedTable(decl().tables.find((t) => t.name === "writable_events") as Parameters<typeof ddl.createDistributedTable>[0], topology.cluster);
+    assert.doesNotMatch(sql, /mat_\$browser/);
+    assert.match(sql, /`\$group_0` String/);
+  });
+});

@@ -30,10 +30,17 @@ function stateOf(decl: Declaration, version = "18.16.1"): HostState {
       samplingKey: x.kind === "table" ? x.sampleBy ?? "" : "",
       ttl: x.kind === "table" ? x.ttl ?? "" : "",
       settings: { index_granularity: "8192" },
-      columns: local.columns.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default?.kind ?? "", defaultExpression: c.default?.expression ?? "", comment: c.comment ?? "", codec: (c.codec ?? []).join(", ") })),
+      columns: local.columns.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default?.kind ?? "", defaultExpression: c.default?.expression ?? "", comment: c.comment ?? "", codec: (c.codec ?? []).join(", "), inKey: inKeyOf(x, c.name) })),
     });
   }
   return { version, databases: new Set(["default", ...decl.tables.map((x) => x.database)]), tables };
+}
+
+/** As the server reports it: the column is named in a partition, sorting, primary or sampling key. */
+function inKeyOf(x: Declaration["tables"][number], column: string): boolean {
+  if (x.kind !== "table") return false;
+  const keys = [x.partitionBy ?? "", ...x.orderBy, ...(x.primaryKey ?? []), x.sampleBy ?? ""].join(" ");
+  return new RegExp(`(^|[^A-Za-z0-9_])${column}($|[^A-Za-z0-9_])`).test(keys);
 }
 
 const all = (s: (host: string) => Observed) => new Map(t.hosts.map((h) => [h.name, s(h.name)]));
@@ -164,5 +171,71 @@ describe("appending a new column to ORDER BY", () => {
     const p = plan(appended("event"), t, all(() => ok(stateOf(base))), new Set(["drop-column", "drop-table", "modify-type"]));
     assert.ok(p.blocked);
     assert.ok(p.drift.some((d) => d.kind === "needs-migration" && d.reason.startsWith("ORDER BY is ")));
+  });
+});
+
+describe("defaults as 18.16 stores them, key columns, new columns after one of their own list", () => {
+  /** sharded_events with `columns` appended. */
+  const withColumns = (...columns: LocalTableInput["columns"]) => defineSchema({
+    tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "sharded_events" ? { ...x, columns: [...x.columns, ...columns] } : x)),
+  });
+  /** The host's state of `decl`, with columns of sharded_events (and of its Distributed tables) reported differently. */
+  const reported = (decl: Declaration, changes: Record<string, Partial<ActualTable["columns"][number]>>) => {
+    const s = stateOf(decl);
+    for (const name of ["posthog.sharded_events", "posthog.writable_events", "posthog.events"]) {
+      const tbl = s.tables.get(name)!;
+      (s.tables as Map<string, ActualTable>).set(name, { ...tbl, columns: tbl.columns.map((c) => ({ ...c, ...changes[c.name] })) });
+    }
+    return s;
+  };
+
+  test("DEFAULT 1 on an Int8 and now() on a Nullable(DateTime), stored as 18.16's CASTs: nothing to do", () => {
+    const decl = withColumns({ name: "flag", type: "Int8", default: { kind: "DEFAULT", expression: "1" } }, { name: "seen", type: "Nullable(DateTime)", default: { kind: "DEFAULT", expression: "now()" } });
+    const s = reported(decl, { flag: { defaultExpression: "CAST(1, 'Int8')" }, seen: { defaultExpression: "CAST(now(), 'Nullable(DateTime)')" } });
+    const p = plan(decl, t, all(() => ok(s)));
+    assert.deepEqual(p.tasks, []);
+    assert.deepEqual(p.drift, []);
+  });
+
+  test("a different value inside the cast, or a cast to another type, is a change", () => {
+    const decl = withColumns({ name: "flag", type: "Int8", default: { kind: "DEFAULT", expression: "1" } });
+    for (const stored of ["CAST(2, 'Int8')", "CAST(1, 'Int16')", "CAST(1)"]) {
+      const p = plan(decl, t, all(() => ok(reported(decl, { flag: { defaultExpression: stored } }))));
+      assert.ok(p.tasks.some((x) => x.kind === "modify-column" && x.column === "flag"), stored);
+    }
+  });
+
+  test("a key column or the engine's version or sign column: a migration, reported before anything runs", () => {
+    const versionDefault = plan(base, t, all(() => ok(reported(base, { _timestamp: { defaultKind: "DEFAULT", defaultExpression: "now()" } }))));
+    assert.ok(versionDefault.blocked);
+    assert.match(versionDefault.drift.find((d) => d.column === "_timestamp")!.reason, /the ReplacingMergeTree version column/);
+    assert.ok(!versionDefault.tasks.some((x) => x.table === "posthog.sharded_events" && x.column === "_timestamp"));
+
+    const keyType = plan(base, t, all(() => ok(reported(base, { team_id: { type: "Int32" } }))), new Set(["modify-type"]));
+    assert.ok(keyType.blocked, "not even with --allow modify-type");
+    assert.match(keyType.drift.find((d) => d.column === "team_id" && d.kind === "needs-migration")!.reason, /is a key column/);
+    assert.ok(!keyType.tasks.some((x) => x.table === "posthog.sharded_events" && x.column === "team_id"));
+
+    const s = stateOf(base);
+    const pdi = s.tables.get("posthog.person_distinct_id")!;
+    (s.tables as Map<string, ActualTable>).set("posthog.person_distinct_id", { ...pdi, columns: pdi.columns.map((c) => (c.name === "_sign" ? { ...c, defaultKind: "DEFAULT", defaultExpression: "1" } : c)) });
+    const sign = plan(base, t, all(() => ok(s)));
+    assert.match(sign.drift.find((d) => d.column === "_sign")!.reason, /the CollapsingMergeTree sign column/);
+  });
+
+  test("a new column goes after the previous declared column of its own list (18.16 keeps three)", () => {
+    const before = withColumns({ name: "m1", type: "String", default: { kind: "MATERIALIZED", expression: "event" } });
+    const after = withColumns(
+      { name: "m1", type: "String", default: { kind: "MATERIALIZED", expression: "event" } },
+      { name: "plain", type: "String" },
+      { name: "m2", type: "String", default: { kind: "MATERIALIZED", expression: "distinct_id" } },
+      { name: "a1", type: "String", default: { kind: "ALIAS", expression: "event" } },
+    );
+    const sql = plan(after, t, all(() => ok(stateOf(before)))).tasks.filter((x) => x.host === h00 && x.table === "posthog.sharded_events").map((x) => x.sql);
+    assert.deepEqual(sql, [
+      "ALTER TABLE posthog.sharded_events ADD COLUMN plain String AFTER _offset",
+      "ALTER TABLE posthog.sharded_events ADD COLUMN m2 String MATERIALIZED distinct_id AFTER m1",
+      "ALTER TABLE posthog.sharded_events ADD COLUMN a1 String ALIAS event",
+    ]);
   });
 });
