@@ -5,13 +5,15 @@ import { randomUUID } from "node:crypto";
 import type { Topology } from "../infra/model/topology.ts";
 import { introspect, type HostConnection } from "./connection.ts";
 import type { Declaration } from "./declare.ts";
+import { formatServerError, serverError, type ServerError } from "./errors.ts";
 import { LEDGER_DDL, record } from "./ledger.ts";
 import { plan, type AllowKind, type Observed, type Plan, type Task } from "./plan.ts";
 
 export interface HostOutcome {
   readonly host: string;
   readonly applied: readonly Task[];
-  readonly failed?: { readonly task: Task; readonly error: string };
+  /** The statement that failed: `error` is one line (`Code 44 ILLEGAL_COLUMN: ...`), `server` its parts. */
+  readonly failed?: { readonly task: Task; readonly error: string; readonly server: ServerError };
   /** Tasks not run: after a failure on this host, or because the host was unreachable. */
   readonly undone: readonly Task[];
 }
@@ -62,7 +64,7 @@ export async function observe(t: Topology, conns: ReadonlyMap<string, HostConnec
       try {
         return [h.name, { ok: true, state: await introspect(conns.get(h.name)!) }];
       } catch (e) {
-        return [h.name, { ok: false, error: (e as Error).message.split("\n")[0]! }];
+        return [h.name, { ok: false, error: formatServerError(serverError(e)) }];
       }
     }),
   );
@@ -85,14 +87,18 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
 
   const applyId = randomUUID();
   const applied = new Map<string, Task[]>(t.hosts.map((h) => [h.name, []]));
-  const failed = new Map<string, { task: Task; error: string }>();
+  const failed = new Map<string, { task: Task; error: string; server: ServerError }>();
+  const failure = (task: Task, e: unknown, prefix = "") => {
+    const server = serverError(e);
+    return { task, error: `${prefix}${formatServerError(server)}`, server };
+  };
   const width = Math.max(...t.hosts.map((h) => h.name.length));
   const hostsWithTasks = [...new Set(first.tasks.map((x) => x.host))];
   await Promise.all(hostsWithTasks.map(async (host) => {
     try {
       for (const sql of LEDGER_DDL) await conns.get(host)!.command(sql);
     } catch (e) {
-      failed.set(host, { task: first.tasks.find((x) => x.host === host)!, error: `cannot write the ledger: ${(e as Error).message.split("\n")[0]}` });
+      failed.set(host, failure(first.tasks.find((x) => x.host === host)!, e, "cannot write the ledger: "));
     }
   }));
 
@@ -107,8 +113,9 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
         try {
           await conn.command(task.sql);
         } catch (e) {
-          const error = (e as Error).message.split("\n")[0]!;
-          failed.set(host, { task, error });
+          const f = failure(task, e);
+          const error = f.error;
+          failed.set(host, f);
           log(`  ${host.padEnd(width)}  FAILED: ${error}`);
           await record(conn, { applyId, hash: first.declarationHash, task, result: "failed", error }).catch(() => undefined);
           return;

@@ -1,6 +1,6 @@
 // The applier's only door to a server: run a query, run a statement, insert rows. One implementation over
 // @clickhouse/client (kept connections, values bound); tests and other targets may pass their own.
-import { createClient } from "@clickhouse/client";
+import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import { INTROSPECTION_QUERY, parseIntrospection, type HostState } from "./actual.ts";
 
 export interface HostConnection {
@@ -25,6 +25,9 @@ export function connect(e: Endpoint): HostConnection {
     password: e.password,
     request_timeout: 120_000,
     keep_alive: { enabled: true },
+    // Errors reach the caller, which reports each on one line; the library's own log would print them
+    // again with its stack trace.
+    log: { level: ClickHouseLogLevel.OFF },
     // DDL returns once it is done on this host (and, for replicated ALTERs, queued for the replicas).
     clickhouse_settings: { wait_end_of_query: 1, send_progress_in_http_headers: 1, http_headers_progress_interval_ms: "10000" },
   });

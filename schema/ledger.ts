@@ -38,6 +38,8 @@ export interface LedgerStatus {
   readonly host: string;
   readonly declarationHash: string | null;
   readonly result: string | null;
+  /** What failed, when the last apply did. */
+  readonly error: string | null;
   readonly appliedAt: string | null;
   readonly statements: number;
 }
@@ -45,11 +47,12 @@ export interface LedgerStatus {
 /** The last apply recorded on a host, if any. */
 export async function lastApply(conn: HostConnection): Promise<LedgerStatus> {
   const [exists] = await conn.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = '${LEDGER_DATABASE}' AND name = 'schema_ledger'`);
-  if (Number(exists?.n ?? 0) === 0) return { host: conn.host, declarationHash: null, result: null, appliedAt: null, statements: 0 };
-  const [row] = await conn.query<{ hash: string; result: string; at: string; statements: string }>(
-    `SELECT argMax(declaration_hash, applied_at) AS hash, argMax(result, applied_at) AS result, toString(max(applied_at)) AS at,
+  if (Number(exists?.n ?? 0) === 0) return { host: conn.host, declarationHash: null, result: null, error: null, appliedAt: null, statements: 0 };
+  const [row] = await conn.query<{ hash: string; result: string; error: string; at: string; statements: string }>(
+    `SELECT argMax(declaration_hash, applied_at) AS hash, argMax(result, applied_at) AS result, argMax(error, applied_at) AS error,
+       toString(max(applied_at)) AS at,
        (SELECT count() FROM ${LEDGER_TABLE} WHERE step != 'apply') AS statements
      FROM ${LEDGER_TABLE} WHERE step = 'apply'`,
   );
-  return { host: conn.host, declarationHash: row?.hash || null, result: row?.result || null, appliedAt: row?.at || null, statements: Number(row?.statements ?? 0) };
+  return { host: conn.host, declarationHash: row?.hash || null, result: row?.result || null, error: row?.error || null, appliedAt: row?.at || null, statements: Number(row?.statements ?? 0) };
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { summary } from "../catalog.ts";
 import { apply, PlanBlockedError, planFor } from "../../schema/apply.ts";
-import { lastApply } from "../../schema/ledger.ts";
+import { lastApply, type LedgerStatus } from "../../schema/ledger.ts";
 import { ALLOW_KINDS, type AllowKind } from "../../schema/plan.ts";
 import { loopbackTarget } from "../../infra/model/targets.ts";
 import { buildTopology } from "../../infra/model/topology.ts";
@@ -22,6 +22,14 @@ async function open(opts: SchemaOptions) {
   if (!secrets) throw new Error(`stack ${stack} has no credentials yet: run \`chstack up --stack ${stack}\` first`);
   const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);
   return { stack, t, decl, conns: connectAll(t, secrets) };
+}
+
+/** What a host's ledger says of its last apply, and of which declaration. */
+function ledgerLine(l: LedgerStatus | { error?: string }, current: string): string {
+  if (!("host" in l)) return `its ledger is unreadable (${l.error})`;
+  if (!l.declarationHash) return "no apply recorded";
+  const of = l.declarationHash === current ? "this declaration" : `an earlier declaration, ${l.declarationHash}`;
+  return `last apply ${l.appliedAt} (${of}) ${l.result === "ok" ? "succeeded" : `failed${l.error ? `: ${l.error}` : ""}`}`;
 }
 
 const withDeclaration = (cmd: Command) =>
@@ -92,10 +100,8 @@ export function schemaCommand(): Command {
             if (opts.json) return console.log(JSON.stringify({ stack, declarationHash: p.declarationHash, hosts }, null, 2));
             console.log(`schema status for stack ${stack}, declaration ${p.declarationHash}`);
             for (const h of hosts) {
-              const l = "error" in h.ledger ? `ledger unreadable: ${h.ledger.error}` : h.ledger.declarationHash
-                ? `last apply ${h.ledger.appliedAt} declaration ${h.ledger.declarationHash} ${h.ledger.result}${h.ledger.declarationHash === p.declarationHash ? "" : " (an older declaration)"}`
-                : "no apply recorded";
-              console.log(`  ${h.host}  ${!h.reachable ? "UNREACHABLE" : h.inSync ? "in sync" : `${h.pendingStatements} pending`}  ${l}`);
+              const now = !h.reachable ? `unreachable (${p.unreachable.find((u) => u.host === h.host)!.error})` : h.inSync ? "matches the declaration" : `${h.pendingStatements} statement(s) pending`;
+              console.log(`  ${h.host}: ${now}; ${ledgerLine(h.ledger, p.declarationHash)}`);
             }
           } finally {
             await closeAll(conns);

@@ -1,7 +1,7 @@
 // How each kind of server is started on loopback and how we know it is ready. Pure descriptions (argv, env,
 // readiness probes); procs.ts does the starting and stopping.
 import { connect } from "node:net";
-import { createClient } from "@clickhouse/client";
+import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import zookeeper from "node-zookeeper-client";
 import pg from "pg";
 import type { ClickHouseHost, CoordinationNode, Topology } from "../model/topology.ts";
@@ -102,7 +102,10 @@ export async function clickhouseReady(host: ClickHouseHost, secrets: StackSecret
 
 export function clickhouseClient(host: ClickHouseHost, secrets: StackSecrets, role: "admin" | "writer" | "readonly") {
   const user = secrets.clickhouse[role];
-  return createClient({ url: `http://127.0.0.1:${host.endpoint.ports.http}`, username: user.user, password: user.password, request_timeout: 30_000 });
+  return createClient({
+    url: `http://127.0.0.1:${host.endpoint.ports.http}`, username: user.user, password: user.password, request_timeout: 30_000,
+    log: { level: ClickHouseLogLevel.OFF }, // a probe of a starting server fails by design; callers report errors
+  });
 }
 
 export function postgresClient(t: Topology, secrets: StackSecrets, as: "superuser" | "app"): pg.Client {
