@@ -111,7 +111,7 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
         const done = applied.get(host)!;
         log(`  ${host.padEnd(width)}  ${task.kind.padEnd(15)} ${task.table}${task.column ? `.${task.column}` : ""}${task.group ? ` (replicates to ${task.group.length} hosts)` : ""}`);
         try {
-          await conn.command(task.sql);
+          await conn.command(task.sql, task.settings);
         } catch (e) {
           const f = failure(task, e);
           const error = f.error;

@@ -6,7 +6,8 @@ import { INTROSPECTION_QUERY, parseIntrospection, type HostState } from "./actua
 export interface HostConnection {
   readonly host: string;
   query<T>(sql: string): Promise<T[]>;
-  command(sql: string): Promise<void>;
+  /** Run a statement; `settings` apply to it alone. */
+  command(sql: string, settings?: Readonly<Record<string, number>>): Promise<void>;
   insert(table: string, rows: readonly Record<string, unknown>[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -34,8 +35,8 @@ export function connect(e: Endpoint): HostConnection {
   return {
     host: e.host,
     query: async <T>(sql: string) => (await client.query({ query: sql, format: "JSONEachRow" })).json<T>(),
-    command: async (sql) => {
-      await client.command({ query: sql });
+    command: async (sql, settings) => {
+      await client.command({ query: sql, clickhouse_settings: settings });
     },
     insert: async (table, rows) => {
       await client.insert({ table, values: rows as Record<string, unknown>[], format: "JSONEachRow" });

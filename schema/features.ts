@@ -22,6 +22,9 @@ export const FEATURES = {
   /** COMMENT on a column of a Replicated table (measured on 18.16: CREATE fails with "Table structure in
    * ZooKeeper is too different", ALTER ... COMMENT COLUMN times out). */
   replicatedComment: { name: "column COMMENT on a replicated table", since: [19, 11] },
+  /** LowCardinality without `allow_experimental_low_cardinality_type` (18.16 needs it in the session;
+   * current ClickHouse refuses the setting as unknown). */
+  lowCardinality: { name: "LowCardinality without the experimental setting", since: [19, 0] },
   /** ALTER TABLE ... MODIFY SETTING. */
   modifySetting: { name: "ALTER ... MODIFY SETTING", since: [19, 11] },
 } as const;

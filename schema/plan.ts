@@ -38,6 +38,8 @@ export interface Task {
   readonly group?: readonly string[];
   /** For a change to what exists: what the host has, against what is declared. */
   readonly detail?: string;
+  /** Session settings the statement needs on this host's version. */
+  readonly settings?: Readonly<Record<string, number>>;
 }
 
 export type DriftKind = "undeclared-table" | "undeclared-column" | "type-change" | "needs-migration" | "unsupported";
@@ -117,6 +119,14 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
 
   for (const table of decl.tables) {
     const name = fullName(table);
+    if (table.kind === "distributed" && table.target.replicated && !zookeeperPathOf(table.target).includes("{shard}") && t.shards.length > 1) {
+      // Every host holds every row of the target: through a cluster of S shards, each row comes back S times.
+      addDrift({
+        kind: "unsupported", hosts: t.hosts.map((h) => h.name), table: name,
+        reason: `${fullName(table.target)} is replicated to every host (its ZooKeeper path has no {shard}), so a Distributed table over it would return every row once per shard (${t.shards.length} shards): read ${fullName(table.target)} itself on any host`,
+      });
+      continue;
+    }
     if (table.kind === "table" && table.replicated) {
       // Replication groups: hosts whose expanded ZooKeeper path is the same.
       const groups = new Map<string, ClickHouseHost[]>();
@@ -248,11 +258,17 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
   tasks.sort((a, b) => a.phase - b.phase);
   return {
     declarationHash: declarationHash(decl, t.cluster),
-    tasks,
+    tasks: tasks.map((x) => withSettings(x, stateOf.get(x.host)?.version)),
     drift,
     unreachable,
     blocked: drift.some((d) => !d.resolved),
   };
+}
+
+/** 18.16 creates and alters LowCardinality columns only with the experimental setting in the session. */
+function withSettings(task: Task, version: string | undefined): Task {
+  if (!version || supports(parseVersion(version), "lowCardinality") || !/\bLowCardinality\s*\(/.test(task.sql)) return task;
+  return { ...task, settings: { allow_experimental_low_cardinality_type: 1 } };
 }
 
 /** The column a *MergeTree engine takes as its parameter. */

@@ -239,3 +239,33 @@ describe("defaults as 18.16 stores them, key columns, new columns after one of t
     ]);
   });
 });
+
+describe("version-dependent session settings, and Distributed tables over tables on every host", () => {
+  const lowCard = defineSchema({ tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "sharded_events" ? { ...x, columns: [...x.columns, { name: "lib", type: "LowCardinality(String)" }] } : x)) });
+
+  test("LowCardinality on 18.16 runs with allow_experimental_low_cardinality_type; on current versions without", () => {
+    const empty = (version: string): HostState => ({ version, databases: new Set(["default"]), tables: new Map() });
+    const old = plan(lowCard, t, all(() => ok(empty("18.16.1")))).tasks.filter((x) => /LowCardinality/.test(x.sql));
+    assert.equal(old.length, 4 * 3, "the local table and both Distributed tables on every host");
+    assert.ok(old.every((x) => x.settings?.allow_experimental_low_cardinality_type === 1));
+    const current = plan(lowCard, t, all(() => ok(empty("25.8.1.1")))).tasks;
+    assert.ok(current.every((x) => x.settings === undefined), "current ClickHouse refuses the setting as unknown");
+    const grown = plan(lowCard, t, all(() => ok(stateOf(base)))).tasks.filter((x) => x.kind === "add-column");
+    assert.ok(grown.length > 0 && grown.every((x) => x.settings?.allow_experimental_low_cardinality_type === 1));
+  });
+
+  test("a Distributed table over a table replicated to every host is refused on a cluster of several shards", () => {
+    const overPersons = defineSchema({ tables: [...posthogTables("posthog"), { kind: "distributed", database: "posthog", name: "persons", local: "person", shardingKey: "rand()" }] });
+    const p = plan(overPersons, t, all(() => ok(stateOf(base))));
+    assert.ok(p.blocked);
+    const d = p.drift.find((x) => x.table === "posthog.persons")!;
+    assert.equal(d.kind, "unsupported");
+    assert.match(d.reason, /every row once per shard \(2 shards\)/);
+    assert.ok(!p.tasks.some((x) => x.table === "posthog.persons"), "nothing is created");
+
+    const one = parseStackConfig({ clickhouse: { cluster: "posthog", shards: 1, replicas: 2 } }, "t1", { rejectPlaintextSecrets: true });
+    const t1 = buildTopology(one, loopbackTarget(one), "t1");
+    const p1 = plan(overPersons, t1, new Map(t1.hosts.map((h) => [h.name, ok(stateOf(base))])));
+    assert.ok(!p1.drift.some((x) => x.table === "posthog.persons"), "one shard: each row once");
+  });
+});
