@@ -53,6 +53,12 @@ export function formatApply(r: ApplyResult): string {
   for (const u of r.plan.unreachable) out.push(`${u.host}: unreachable (${u.error}); nothing was applied there: run schema apply again once it is back`);
   out.push(r.converged
     ? `${ran === 0 ? "nothing to do" : `applied ${ran} statement(s)`}: all ${r.outcomes.length} hosts match declaration ${r.plan.declarationHash}`
-    : `applied ${ran} statement(s); not converged: ${r.after.tasks.length} statement(s) still pending${r.after.unreachable.length ? `, ${r.after.unreachable.length} host(s) unreachable` : ""}`);
+    : `applied ${ran} statement(s); not converged: ${r.after.tasks.length} statement(s) still pending${r.after.unreachable.length ? `, ${r.after.unreachable.length} host(s) unreachable` : ""}${unresolved(r.after)}`);
   return out.join("\n");
+}
+
+/** What still differs that no statement will change, for the line that says an apply did not converge. */
+function unresolved(p: ApplyResult["after"]): string {
+  const left = p.drift.filter((d) => !d.resolved);
+  return left.length === 0 ? "" : `, ${left.length} unresolved difference(s):\n${left.map((d) => `  ${d.kind} ${d.table}${d.column ? `.${d.column}` : ""} on ${d.hosts.join(", ")}: ${d.reason}`).join("\n")}`;
 }

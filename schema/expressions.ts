@@ -159,9 +159,33 @@ const TYPE_ALIASES: Record<string, string> = {
 };
 const DECIMAL_PRECISION: Record<string, number> = { Decimal32: 9, Decimal64: 18, Decimal128: 38, Decimal256: 76 };
 
-/** A column type as ClickHouse prints it: SQL aliases resolved (BIGINT -> Int64, Decimal64(4) -> Decimal(18, 4)). */
+/**
+ * A column type as ClickHouse prints it: SQL aliases resolved wherever they stand, outside quotes
+ * (BIGINT -> Int64, Nullable(VARCHAR) -> Nullable(String), Decimal64(4) -> Decimal(18, 4)).
+ */
 export function normalizeType(type: string): string {
-  const t = type.trim().replace(/^([A-Za-z]+)\b/, (name) => TYPE_ALIASES[name.toUpperCase()] ?? name);
-  const dec = /^(Decimal(?:32|64|128|256))\s*\(\s*(\d+)\s*\)$/.exec(t);
-  return normalizeExpression(dec ? `Decimal(${DECIMAL_PRECISION[dec[1]!]}, ${dec[2]})` : t);
+  let out = "";
+  const text = type.trim();
+  for (let i = 0; i < text.length; ) {
+    if (text[i] === "'") {
+      const end = closingQuote(text, i);
+      out += text.slice(i, end < 0 ? undefined : end + 1);
+      i = end < 0 ? text.length : end + 1;
+      continue;
+    }
+    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))?.[0];
+    if (!word) {
+      out += text[i++];
+      continue;
+    }
+    const dec = /^(Decimal(?:32|64|128|256))\s*\(\s*(\d+)\s*\)/.exec(text.slice(i));
+    if (dec) {
+      out += `Decimal(${DECIMAL_PRECISION[dec[1]!]}, ${dec[2]})`;
+      i += dec[0].length;
+      continue;
+    }
+    out += TYPE_ALIASES[word.toUpperCase()] ?? word;
+    i += word.length;
+  }
+  return normalizeExpression(out);
 }

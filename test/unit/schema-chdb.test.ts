@@ -51,6 +51,7 @@ import { stringLiteral } from "../../schema/expressions.ts";
 import { parseVersion, supports } from "../../schema/features.ts";
 import { plan, type AllowKind, type Plan } from "../../schema/plan.ts";
 import { posthogSchema, posthogTables } from "../../schema/posthog.ts";
+import { posthogFullSchema, posthogFullTables } from "../../schema/posthog-full.ts";
 
 const config = parseStackConfig({ clickhouse: { cluster: "posthog", shards: 1, replicas: 1 } }, "test", { rejectPlaintextSecrets: true });
 const topology = buildTopology(config, loopbackTarget(config), "chdb");
@@ -813,5 +814,14 @@ describe("quoted column names, and a Distributed table of the writable columns",
     const sql = ddl.createDistributedTable(decl().tables.find((t) => t.name === "writable_events") as Parameters<typeof ddl.createDistributedTable>[0], topology.cluster);
     assert.doesNotMatch(sql, /mat_\$browser/);
     assert.match(sql, /`\$group_0` String/);
+  });
+});
+
+describe("PostHog's own tables (schema/posthog-full.ts) on current ClickHouse", () => {
+  test("every CREATE runs, is read back, and both plans are empty", () => {
+    const decl = posthogFullSchema("phfull");
+    const created = defineSchema({ tables: posthogFullTables("phfull").map(unreplicated) });
+    create(decl, created);
+    assertConverged(decl, created);
   });
 });

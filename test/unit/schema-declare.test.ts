@@ -7,7 +7,7 @@ import {
   DeclarationError, defineSchema, distributed, table,
   type Column, type Declaration, type DistributedTable, type LocalTable, type LocalTableInput,
 } from "../../schema/declare.ts";
-import { expressionProblem, identifierProblem, normalizeExpression, quoteName, stringLiteral } from "../../schema/expressions.ts";
+import { expressionProblem, identifierProblem, normalizeExpression, normalizeType, quoteName, stringLiteral } from "../../schema/expressions.ts";
 import { posthogSchema, posthogTables } from "../../schema/posthog.ts";
 
 /** defineSchema must throw a DeclarationError; its problem lines. */
@@ -673,4 +673,11 @@ describe("fixes found by review", () => {
     assert.equal(expressionProblem("v2from + 1"), undefined);
     assert.match(expressionProblem("x from y") ?? "", /FROM/);
   });
+});
+
+test("type aliases are resolved wherever they stand, never inside quotes", () => {
+  assert.equal(normalizeType("Nullable(VARCHAR)"), normalizeType("Nullable(String)"));
+  assert.equal(normalizeType("AggregateFunction(argMin, Nullable(VARCHAR), DateTime('UTC'))"), normalizeType("AggregateFunction(argMin, Nullable(String), DateTime('UTC'))"));
+  assert.equal(normalizeType("Array(Decimal32(2))"), normalizeType("Array(Decimal(9, 2))"));
+  assert.notEqual(normalizeType("Enum8('INT' = 1)"), normalizeType("Enum8('Int32' = 1)"), "an enum's names are values, not types");
 });
