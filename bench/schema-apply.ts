@@ -14,9 +14,12 @@ import { up } from "../infra/loopback/up.ts";
 import { apply, observe } from "../schema/apply.ts";
 import { posthogSchema } from "../schema/posthog.ts";
 import { commandStarts } from "./cli-start.ts";
+import { benchDeclaration, onCluster, ours } from "./on-cluster.ts";
+import { posthogFullSchema } from "../schema/posthog-full.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 7);
+const ON_CLUSTER_TABLES = Number(process.env.BENCH_TABLES ?? 20);
 const stack = "bench-2x2";
 const cwd = mkdtempSync(join(tmpdir(), "chstack-bench-"));
 const yaml = "config:\n  chstack:clickhouse:\n    cluster: posthog\n    shards: 2\n    replicas: 2\n  chstack:loopback:\n    portBase: 32000\n";
@@ -56,6 +59,19 @@ try {
     await observe(t, conns);
     introspection.push(ms(s));
   }
+  // PostHog's own tables: their first apply, and a no-op plan of them.
+  const fullDecl = posthogFullSchema("posthog_full");
+  const full = await ours(fullDecl, t, conns);
+  const fullNoop: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const s = process.hrtime.bigint();
+    const r = await apply(fullDecl, t, conns);
+    fullNoop.push(ms(s));
+    if (r.plan.tasks.length !== 0) throw new Error("a no-op apply of PostHog's tables planned statements");
+  }
+  // The same tables two ways, each into a fresh database of this stack.
+  const mine = await ours(benchDeclaration("bench_per_host", ON_CLUSTER_TABLES), t, conns);
+  const queued = await onCluster(benchDeclaration("bench_on_cluster", ON_CLUSTER_TABLES), t, conns.get(t.hosts[0]!.name)!);
   await closeAll(conns);
   const starts = commandStarts(cwd, stack, START_RUNS);
 
@@ -70,12 +86,21 @@ try {
     [`first apply (${created.plan.tasks.length} statements)`, firstMs.toFixed(1), "", "", (firstMs / o.median).toFixed(1)],
     ["no-op apply (plan, nothing to run)", n.median.toFixed(1), n.p90.toFixed(1), n.min.toFixed(1), (n.median / o.median).toFixed(2)],
     ["introspection of all hosts (1 round trip each, parallel)", o.median.toFixed(1), o.p90.toFixed(1), o.min.toFixed(1), "1.00"],
+    [`PostHog's own tables (schema/posthog-full.ts): first apply (${full.statements} statements)`, full.ms.toFixed(1), "", "", (full.ms / o.median).toFixed(1)],
+    ["PostHog's own tables: no-op apply", stats(fullNoop).median.toFixed(1), stats(fullNoop).p90.toFixed(1), stats(fullNoop).min.toFixed(1), (stats(fullNoop).median / o.median).toFixed(2)],
   ];
   const table = (rows: string[][]) => {
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     for (const r of rows) console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "));
   };
   table(rows);
+  console.log("");
+  console.log(`first apply of ${ON_CLUSTER_TABLES} tables (${ON_CLUSTER_TABLES / 2} replicated, ${ON_CLUSTER_TABLES / 2} Distributed), each way into a fresh database of this stack`);
+  table([
+    ["how", "statements", "ms", "ratio"],
+    ["ON CLUSTER through the distributed DDL queue, from one host", String(queued.statements), queued.ms.toFixed(0), (queued.ms / mine.ms).toFixed(1)],
+    ["per host (chstack schema apply, hosts in parallel)", String(mine.statements), mine.ms.toFixed(0), "1.0"],
+  ]);
   console.log("");
   console.log(`command start and finish, wall time, median of ${START_RUNS} (load average ${loadavg()[0]!.toFixed(2)})`);
   const floor = starts[0]!.medianMs;

@@ -6,8 +6,11 @@ import type { Topology } from "../infra/model/topology.ts";
 import { introspect, type HostConnection } from "./connection.ts";
 import type { Declaration } from "./declare.ts";
 import { formatServerError, serverError, type ServerError } from "./errors.ts";
-import { LEDGER_DDL, record } from "./ledger.ts";
+import { LEDGER_DDL, record, type LedgerEntry } from "./ledger.ts";
 import { plan, type AllowKind, type Observed, type Plan, type Task } from "./plan.ts";
+
+/** Statements a host runs at once, on different tables (CREATEs wait on ZooKeeper, not on CPU). */
+const STATEMENTS_IN_FLIGHT = 4;
 
 export interface HostOutcome {
   readonly host: string;
@@ -102,33 +105,48 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
     }
   }));
 
+  // A failed ledger write is reported, never fatal: the servers' own state is what the next plan reads.
+  const writeLedger = (host: string, entries: LedgerEntry | LedgerEntry[]) =>
+    record(conns.get(host)!, entries).catch((e) => log(`  ${host.padEnd(width)}  ledger: could not record ${Array.isArray(entries) ? entries.length : 1} row(s): ${formatServerError(serverError(e))}`));
+
   for (const phase of [1, 2, 3, 4, 5] as const) {
     const byHost = new Map<string, Task[]>();
     for (const task of first.tasks.filter((x) => x.phase === phase && !failed.has(x.host))) byHost.set(task.host, [...(byHost.get(task.host) ?? []), task]);
     await Promise.all([...byHost].map(async ([host, tasks]) => {
       const conn = conns.get(host)!;
-      for (const task of tasks) {
-        const done = applied.get(host)!;
-        log(`  ${host.padEnd(width)}  ${task.kind.padEnd(15)} ${task.table}${task.column ? `.${task.column}` : ""}${task.group ? ` (replicates to ${task.group.length} hosts)` : ""}`);
-        try {
-          await conn.command(task.sql, task.settings);
-        } catch (e) {
-          const f = failure(task, e);
-          const error = f.error;
-          failed.set(host, f);
-          log(`  ${host.padEnd(width)}  FAILED: ${error}`);
-          await record(conn, { applyId, hash: first.declarationHash, task, result: "failed", error }).catch(() => undefined);
-          return;
+      const done = applied.get(host)!;
+      const entries: LedgerEntry[] = [];
+      // Tables are independent: up to STATEMENTS_IN_FLIGHT of them at once; one table's steps in order.
+      const byTable = new Map<string, Task[]>();
+      for (const x of tasks) byTable.set(x.table, [...(byTable.get(x.table) ?? []), x]);
+      const queue = [...byTable.values()];
+      const worker = async () => {
+        for (let steps = queue.shift(); steps && !failed.has(host); steps = queue.shift()) {
+          for (const task of steps) {
+            if (failed.has(host)) return;
+            log(`  ${host.padEnd(width)}  ${task.kind.padEnd(15)} ${task.table}${task.column ? `.${task.column}` : ""}${task.group ? ` (replicates to ${task.group.length} hosts)` : ""}`);
+            try {
+              await conn.command(task.sql, task.settings);
+            } catch (e) {
+              const f = failure(task, e);
+              failed.set(host, f);
+              log(`  ${host.padEnd(width)}  FAILED: ${f.error}`);
+              entries.push({ applyId, hash: first.declarationHash, task, result: "failed", error: f.error });
+              return;
+            }
+            done.push(task);
+            entries.push({ applyId, hash: first.declarationHash, task, result: "ok" });
+            await opts.afterStatement?.(task);
+          }
         }
-        done.push(task);
-        await record(conn, { applyId, hash: first.declarationHash, task, result: "ok" }).catch(() => undefined);
-        await opts.afterStatement?.(task);
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(STATEMENTS_IN_FLIGHT, queue.length) }, worker));
+      await writeLedger(host, entries);
     }));
   }
 
   for (const host of hostsWithTasks) {
-    await record(conns.get(host)!, { applyId, hash: first.declarationHash, result: failed.has(host) ? "failed" : "ok", error: failed.get(host)?.error }).catch(() => undefined);
+    await writeLedger(host, { applyId, hash: first.declarationHash, result: failed.has(host) ? "failed" : "ok", error: failed.get(host)?.error });
   }
 
   // Confirm: introspect again; replicas that received a replicated ALTER may need a moment to show it.

@@ -25,13 +25,15 @@ export interface LedgerEntry {
   readonly error?: string;
 }
 
-/** Record one statement, or (without a task) the outcome of a whole apply on this host. Values are bound. */
-export async function record(conn: HostConnection, e: LedgerEntry): Promise<void> {
-  await conn.insert(LEDGER_TABLE, [{
+/** Record statements, or (without a task) the outcome of a whole apply on this host, in one insert. Values are bound. */
+export async function record(conn: HostConnection, entries: LedgerEntry | readonly LedgerEntry[]): Promise<void> {
+  const rows = (Array.isArray(entries) ? entries : [entries]) as readonly LedgerEntry[];
+  if (rows.length === 0) return;
+  await conn.insert(LEDGER_TABLE, rows.map((e) => ({
     applied_at: now(), apply_id: e.applyId, host: conn.host, declaration_hash: e.hash, phase: e.task?.phase ?? 0,
     step: e.task?.kind ?? "apply", table_name: e.task?.table ?? "", column_name: e.task?.column ?? "",
     statement: e.task?.sql ?? "", result: e.result, error: e.error ?? "",
-  }]);
+  })));
 }
 
 export interface LedgerStatus {
