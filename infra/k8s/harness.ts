@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema.ts";
 import { loadDeclaration } from "../declaration.ts";
 import { createStack } from "./stack.ts";
+import { GENERATED_PASSWORD } from "./generated-password.ts";
 
 export interface Recorded {
   readonly type: string;
@@ -56,7 +57,7 @@ export async function runProgram(config: StackConfig, opts: RunOptions): Promise
   await pulumi.runtime.setMocks(
     {
       newResource(a) {
-        const state = a.type === "random:index/randomPassword:RandomPassword" ? { ...a.inputs, result: sentinel }
+        const state = a.type === GENERATED_PASSWORD ? { ...a.inputs, result: sentinel }
           : a.type === "pulumi:pulumi:StackReference" ? { ...a.inputs, outputs: opts.previousOutputs ?? {} }
           : a.inputs;
         inputs.set(`${a.type}::${a.name}`, { type: a.type, name: a.name, inputs: unwrap(a.inputs) });

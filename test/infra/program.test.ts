@@ -4,6 +4,7 @@ import { test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../infra/config/errors.ts";
 import { loadPulumiStackConfig } from "../../infra/config/pulumi.ts";
+import { GENERATED_PASSWORD } from "../../infra/k8s/generated-password.ts";
 
 test("the program reads chstack: config through the engine and exports the Kubernetes topology", async () => {
   // Config and mocks first, then the program (it reads config at import).
@@ -19,7 +20,7 @@ test("the program reads chstack: config through the engine and exports the Kuber
       newResource: (a) => ({
         id: `${a.name}-id`,
         state: a.type === "pulumi:pulumi:StackReference" ? { ...a.inputs, outputs: {} }
-          : a.type === "random:index/randomPassword:RandomPassword" ? { ...a.inputs, result: "generated" }
+          : a.type === GENERATED_PASSWORD ? { ...a.inputs, result: "generated" }
           : a.inputs,
       }),
       call: (a) => a.inputs,
