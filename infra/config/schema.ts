@@ -197,6 +197,8 @@ const kubernetes = z
     createNamespace: z.boolean({ error: "must be true or false" }).default(true),
     /** NodePorts for ClickHouse HTTP and the app (a kind cluster maps them to the laptop); none by default. */
     nodePorts: z.strictObject({ clickhouseHttp: int(30000, 32767).optional(), app: int(30000, 32767).optional() }).optional(),
+    /** Every container's imagePullPolicy; unset: Kubernetes' default. `Never` for images loaded into the nodes (kind, the e2e suite). */
+    imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"], { error: 'must be "Always", "IfNotPresent" or "Never"' }).optional(),
   })
   .prefault({});
 
@@ -210,6 +212,8 @@ const schemaSection = z
       .string({ error: "must be a module path" })
       .regex(/^(?!\/)[A-Za-z0-9_./-]+\.(m?ts|m?js)$/, { error: "must be a relative path to a .ts, .mts, .js or .mjs module" })
       .optional(),
+    /** Kubernetes target: the image the schema Job runs its bundle with (any image with Node.js 20+ as `node`). */
+    jobImage: image().default("node:24-alpine"),
   })
   .prefault({});
 

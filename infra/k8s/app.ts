@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { appName, serviceFqdn } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import { labels, selectorLabels } from "./labels.ts";
-import { containerSecurity, resources } from "./pods.ts";
+import { containerSecurity, image, resources } from "./pods.ts";
 import { nodePortSpec } from "./clickhouse.ts";
 
 export interface AppArgs {
@@ -50,7 +50,7 @@ export class App extends pulumi.ComponentResource {
             securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
             containers: [{
               name: "app",
-              image: app.image,
+              ...image(t.config, app.image),
               env: [
                 // The app contract.
                 { name: "CLICKHOUSE_URL", value: `http://${args.clickhouse.host}:${args.clickhouse.httpPort}` },

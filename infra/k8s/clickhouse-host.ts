@@ -8,7 +8,7 @@ import { CLICKHOUSE_FILES } from "../render/clickhouse/index.ts";
 import type { ClickHouseHost, Topology } from "../model/topology.ts";
 import { coordinationStatefulSetName, serviceFqdn, zookeeperRootChain } from "../model/names.ts";
 import { HOST_LABEL, labels, REPLICA_LABEL, selectorLabels, SHARD_LABEL } from "./labels.ts";
-import { containerSecurity, keepVolumes, podSecurity, resources, spreadApart } from "./pods.ts";
+import { containerSecurity, image, keepVolumes, podSecurity, resources, spreadApart } from "./pods.ts";
 import { volumeClaim } from "./volumes.ts";
 
 /** The ClickHouse image runs as uid 101 (clickhouse). */
@@ -73,7 +73,7 @@ export function hostStatefulSet(t: Topology, h: ClickHouseHost, o: HostObjects):
           initContainers: [zookeeperRoot(t, coordination)],
           containers: [{
             name: "clickhouse",
-            image: ch.image,
+            ...image(t.config, ch.image),
             env: [
               { name: t.interserverPasswordEnv, valueFrom: { secretKeyRef: { name: o.credentialsSecret, key: "interserver-password-xml" } } },
               // The image must not write its own default-user file into users.d (ours removes that user).
@@ -134,7 +134,7 @@ function zookeeperRoot(t: Topology, address: string): k8s.types.input.core.v1.Co
     : chain.map((p) => `clickhouse keeper-client -h ${address.split(":")[0]} -p ${c.ports.client} -q "touch '${p}'"`).join(" && ");
   return {
     name: "zookeeper-root",
-    image: c.kind === "zookeeper" ? c.image : t.config.clickhouse.image,
+    ...image(t.config, c.kind === "zookeeper" ? c.image : t.config.clickhouse.image),
     command: ["bash", "-c", `set -e; ${command}`],
     resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
     securityContext: containerSecurity,

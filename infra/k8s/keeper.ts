@@ -6,6 +6,7 @@ import type { Topology } from "../model/topology.ts";
 import { KEEPER_SERVER_ID_ENV, renderKeeperConfig } from "../render/keeper.ts";
 import { coordinationNodes } from "./coordination.ts";
 import type { Shapes } from "./guard.ts";
+import { image } from "./pods.ts";
 
 export interface KeeperArgs {
   /** The Kubernetes topology (coordination.kind must be keeper). */
@@ -32,7 +33,7 @@ export class Keeper extends pulumi.ComponentResource {
       dataDir: "/var/lib/clickhouse-keeper",
       container: {
         name: "keeper",
-        image: c.image,
+        ...image(t.config, c.image),
         // server_id from the pod's ordinal (chk-<cluster>-<i> is server i + 1).
         command: ["bash", "-c", `export ${KEEPER_SERVER_ID_ENV}=$(( \${HOSTNAME##*-} + 1 )) && exec clickhouse-keeper --config-file=/etc/clickhouse-keeper/keeper_config.xml`],
         readinessProbe: { tcpSocket: { port: c.ports.client }, periodSeconds: 10 },

@@ -16,6 +16,12 @@ export function podSecurity(uid: number): k8s.types.input.core.v1.PodSecurityCon
   return { runAsUser: uid, runAsGroup: uid, fsGroup: uid, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
 }
 
+/** A container's image and its pull policy (`kubernetes.imagePullPolicy`; unset: Kubernetes' default). */
+export function image(config: StackConfig, name: string): { image: string; imagePullPolicy?: string } {
+  const policy = config.kubernetes.imagePullPolicy;
+  return policy ? { image: name, imagePullPolicy: policy } : { image: name };
+}
+
 export const containerSecurity: k8s.types.input.core.v1.SecurityContext = {
   allowPrivilegeEscalation: false,
   capabilities: { drop: ["ALL"] },

@@ -6,7 +6,7 @@ import { postgresName, serviceFqdn } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import { shapeOf, type Shapes } from "./guard.ts";
 import { labels, selectorLabels } from "./labels.ts";
-import { containerSecurity, keepVolumes, podSecurity, resources } from "./pods.ts";
+import { containerSecurity, image, keepVolumes, podSecurity, resources } from "./pods.ts";
 import { volumeClaim } from "./volumes.ts";
 
 export interface PostgresArgs {
@@ -79,7 +79,7 @@ export class Postgres extends pulumi.ComponentResource {
             securityContext: podSecurity(PG_UID),
             containers: [{
               name: "postgres",
-              image: pg.image,
+              ...image(t.config, pg.image),
               args: ["-c", `port=${pg.port}`],
               env: [env("POSTGRES_USER"), env("POSTGRES_DB"), env("POSTGRES_PASSWORD"), { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" }],
               ports: [{ name: "postgres", containerPort: pg.port }],

@@ -10,7 +10,7 @@ import { kubeCluster } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import type { Declaration } from "../../schema/declare.ts";
 import { labels, selectorLabels } from "./labels.ts";
-import { containerSecurity } from "./pods.ts";
+import { containerSecurity, image } from "./pods.ts";
 import { buildSchemaBundle } from "./schema-bundle.ts";
 
 export interface SchemaArgs {
@@ -20,8 +20,6 @@ export interface SchemaArgs {
   readonly credentialsSecret: pulumi.Input<string>;
 }
 
-/** A stock current-LTS Node image; the bundle runs on Node 20 and newer. */
-export const SCHEMA_JOB_IMAGE = "node:24-alpine";
 export const BUNDLE_FILE = "schema-job.cjs";
 
 /**
@@ -31,11 +29,11 @@ export const BUNDLE_FILE = "schema-job.cjs";
 export function schemaJobInput(config: StackConfig, stack: string): { stack: string; target: "kubernetes"; config: unknown } {
   const { users, image: _image, resources: _resources, storage: _storage, ...clickhouse } = config.clickhouse;
   const names = Object.fromEntries(Object.entries(users).map(([role, u]) => [role, { name: u.name, ...(u.networks ? { networks: u.networks } : {}) }]));
-  const { app: _app, postgres: _postgres, ...rest } = config;
+  const { app: _app, postgres: _postgres, schema: { jobImage: _jobImage, ...schema }, kubernetes: { imagePullPolicy: _policy, ...kubernetes }, ...rest } = config;
   return {
     stack,
     target: "kubernetes",
-    config: { ...rest, clickhouse: { ...clickhouse, users: names }, postgres: { mode: "in-stack", port: config.postgres.mode === "in-stack" ? config.postgres.port : 5432 } },
+    config: { ...rest, schema, kubernetes, clickhouse: { ...clickhouse, users: names }, postgres: { mode: "in-stack", port: config.postgres.mode === "in-stack" ? config.postgres.port : 5432 } },
   };
 }
 
@@ -73,7 +71,7 @@ export class Schema extends pulumi.ComponentResource {
             securityContext: { runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
             containers: [{
               name: "schema",
-              image: SCHEMA_JOB_IMAGE,
+              ...image(t.config, t.config.schema.jobImage),
               command: ["node", `/job/${BUNDLE_FILE}`],
               env: [
                 { name: "CHSTACK_SCHEMA_INPUT", value: input },

@@ -6,6 +6,7 @@ import type { Topology } from "../model/topology.ts";
 import { renderZooCfg } from "../render/zookeeper.ts";
 import { coordinationNodes } from "./coordination.ts";
 import type { Shapes } from "./guard.ts";
+import { image } from "./pods.ts";
 
 export interface ZooKeeperArgs {
   /** The Kubernetes topology (coordination.kind must be zookeeper). */
@@ -33,7 +34,7 @@ export class ZooKeeper extends pulumi.ComponentResource {
       dataDir: "/data",
       container: {
         name: "zookeeper",
-        image: c.image,
+        ...image(t.config, c.image),
         // myid from the pod's ordinal (zk-<cluster>-<i> holds id i + 1), then the server in the foreground.
         command: ["bash", "-c", 'echo $(( ${HOSTNAME##*-} + 1 )) > /data/myid && exec zkServer.sh --config /conf start-foreground'],
         env: [{ name: "JVMFLAGS", value: `-Xmx${c.heapMb}m -Xms${Math.min(64, c.heapMb)}m` }, { name: "ZOO_LOG4J_PROP", value: "INFO,CONSOLE" }],

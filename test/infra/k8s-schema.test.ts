@@ -62,3 +62,22 @@ describe("the Job's name", () => {
     assert.notEqual(runK8s({ ...BASE, clickhouse: { ...BASE.clickhouse, shards: 3 } }).outputs.schemaJob, base.outputs.schemaJob);
   });
 });
+
+describe("images loaded into the nodes (kubernetes.imagePullPolicy, schema.jobImage)", () => {
+  const loaded = runK8s({ ...BASE, kubernetes: { imagePullPolicy: "Never" }, schema: { jobImage: "chstack-standin/node:20" } });
+
+  test("every container and init container of every workload gets the policy; the Job runs the configured image", () => {
+    assert.ok(loaded.ok, loaded.error);
+    const specs = ["StatefulSet", "Deployment", "Job"].flatMap((k) => byKind(loaded, k)).map((o: any) => o.spec.template.spec);
+    const containers = specs.flatMap((s: any) => [...(s.initContainers ?? []), ...s.containers]);
+    assert.ok(containers.length >= 8, `${containers.length} containers`);
+    for (const c of containers) assert.equal(c.imagePullPolicy, "Never", c.name);
+    assert.equal(byKind(loaded, "Job")[0]!.spec.template.spec.containers[0].image, "chstack-standin/node:20");
+    const base = runK8s(BASE);
+    assert.ok(["StatefulSet", "Job"].flatMap((k) => byKind(base, k)).every((o: any) => o.spec.template.spec.containers.every((c: any) => c.imagePullPolicy === undefined)), "unset by default");
+  });
+
+  test("neither changes the Job's name: the schema is not run again for them", () => {
+    assert.equal(loaded.outputs.schemaJob, runK8s(BASE).outputs.schemaJob);
+  });
+});

@@ -161,6 +161,8 @@ const badCases: readonly BadCase[] = [
   },
   { name: "namespace with uppercase and _", yaml: chstack("kubernetes", "{ namespace: Bad_NS }"), path: "kubernetes.namespace", expect: ["must be a DNS-1123 label", 'got "Bad_NS"'] },
   { name: "namespace ending in a dash", yaml: chstack("kubernetes", "{ namespace: chstack- }"), path: "kubernetes.namespace", expect: ["must be a DNS-1123 label", 'got "chstack-"'] },
+  { name: "an image pull policy Kubernetes has not", yaml: chstack("kubernetes", "{ imagePullPolicy: never }"), path: "kubernetes.imagePullPolicy", expect: ['must be "Always", "IfNotPresent" or "Never"'] },
+  { name: "a schema job image with a space", yaml: chstack("schema", "{ jobImage: 'node 24' }"), path: "schema.jobImage", expect: ["must be"] },
   {
     name: "label key with a space and !",
     yaml: chstack("kubernetes", "{ labels: { 'bad key!': x } }"),
