@@ -21,6 +21,7 @@ export function engineClause(t: LocalTable): string {
   const family = t.replicated ? `Replicated${t.engine.family}` : t.engine.family;
   const args: string[] = t.replicated ? [stringLiteral(zookeeperPathOf(t)), stringLiteral(t.replicaName)] : [];
   if (t.engine.family === "ReplacingMergeTree" && t.engine.version) args.push(quoteName(t.engine.version));
+  if (t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) args.push(quoteName(t.engine.isDeleted));
   if (t.engine.family === "CollapsingMergeTree") args.push(quoteName(t.engine.sign));
   return args.length > 0 ? `${family}(${args.join(", ")})` : family;
 }
@@ -44,7 +45,7 @@ export function createDistributedTable(t: DistributedTable, cluster: string): st
     "(",
     distributedColumns(t).map((c) => `    ${columnDefinition(c)}`).join(",\n"),
     ")",
-    `ENGINE = Distributed(${cluster}, ${t.target.database}, ${t.target.name}, ${t.shardingKey})`,
+    `ENGINE = Distributed(${[cluster, t.target.database, t.target.name, ...(t.shardingKey ? [t.shardingKey] : [])].join(", ")})`,
   ].join("\n");
 }
 

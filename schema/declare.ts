@@ -36,7 +36,8 @@ const column = z.strictObject({
 
 const engine = z.discriminatedUnion("family", [
   z.strictObject({ family: z.literal("MergeTree") }),
-  z.strictObject({ family: z.literal("ReplacingMergeTree"), version: columnName().optional() }),
+  /** `isDeleted`: a UInt8 column marking deleted rows (ClickHouse 23.2+); it needs `version`. */
+  z.strictObject({ family: z.literal("ReplacingMergeTree"), version: columnName().optional(), isDeleted: columnName().optional() }),
   z.strictObject({ family: z.literal("AggregatingMergeTree") }),
   z.strictObject({ family: z.literal("CollapsingMergeTree"), sign: columnName() }),
 ], { error: "must have family MergeTree, ReplacingMergeTree, AggregatingMergeTree or CollapsingMergeTree" });
@@ -70,7 +71,8 @@ const distributedTable = z.strictObject({
   name: ident(),
   /** The declared local table it fans out to: `table` (same database) or `database.table`. */
   local: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/, "must be a table name or database.table"),
-  shardingKey: expr(),
+  /** Optional: with none, a Distributed table takes no INSERT over several shards (reading works). */
+  shardingKey: expr().optional(),
   /**
    * Which of the local table's columns it carries: "all" (default; for reading, MATERIALIZED and ALIAS
    * columns included), "writable" (those an INSERT may name: no MATERIALIZED or ALIAS column, so inserts
@@ -155,6 +157,12 @@ function localTableProblems(t: LocalTable): string[] {
   });
   const col = (name: string) => t.columns.find((c) => c.name === name);
   if (t.engine.family === "ReplacingMergeTree" && t.engine.version && !col(t.engine.version)) out.push(`engine.version: ${t.engine.version} is not a declared column`);
+  if (t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) {
+    const d = col(t.engine.isDeleted);
+    if (!t.engine.version) out.push("engine.isDeleted: needs engine.version (ClickHouse takes is_deleted only after the version column)");
+    else if (!d) out.push(`engine.isDeleted: ${t.engine.isDeleted} is not a declared column`);
+    else if (d.type.trim() !== "UInt8") out.push(`engine.isDeleted: the is_deleted column must be UInt8, got ${d.type}`);
+  }
   if (t.engine.family === "CollapsingMergeTree") {
     const sign = col(t.engine.sign);
     if (!sign) out.push(`engine.sign: ${t.engine.sign} is not a declared column`);

@@ -97,7 +97,7 @@ export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: str
     if (actual.engine !== "Distributed") return [`engine is ${actual.engine}, declared Distributed`];
     const [c, db, table, key] = actual.engineArgs;
     differs("Distributed target", `${cluster}.${t.target.database}.${t.target.name}`, `${unquote(c ?? "")}.${unquote(db ?? "")}.${unquote(table ?? "")}`);
-    differs("sharding key", t.shardingKey, key ?? "");
+    differs("sharding key", t.shardingKey ?? "", key ?? "");
     return reasons;
   }
   const engine = t.replicated ? `Replicated${t.engine.family}` : t.engine.family;
@@ -107,7 +107,7 @@ export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: str
     differs("ZooKeeper path", zookeeperPathOf(t), unquote(args.shift() ?? ""));
     differs("replica name", t.replicaName, unquote(args.shift() ?? ""));
   }
-  const param = t.engine.family === "ReplacingMergeTree" ? t.engine.version ?? "" : t.engine.family === "CollapsingMergeTree" ? t.engine.sign : "";
+  const param = t.engine.family === "ReplacingMergeTree" ? [t.engine.version, t.engine.isDeleted].filter(Boolean).join(", ") : t.engine.family === "CollapsingMergeTree" ? t.engine.sign : "";
   differs(`${t.engine.family} parameter`, param, args.join(", "));
   if (!appendedOrderBy(t, actual, added)) differs("ORDER BY", keyText(t.orderBy), actual.sortingKey);
   differs("PRIMARY KEY", keyText(t.primaryKey ?? t.orderBy), actual.primaryKey);

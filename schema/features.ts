@@ -25,6 +25,8 @@ export const FEATURES = {
   /** LowCardinality without `allow_experimental_low_cardinality_type` (18.16 needs it in the session;
    * current ClickHouse refuses the setting as unknown). */
   lowCardinality: { name: "LowCardinality without the experimental setting", since: [19, 0] },
+  /** ReplacingMergeTree(ver, is_deleted): 23.2. */
+  replacingIsDeleted: { name: "ReplacingMergeTree's is_deleted column", since: [23, 2] },
   /** ALTER TABLE ... MODIFY SETTING. */
   modifySetting: { name: "ALTER ... MODIFY SETTING", since: [19, 11] },
 } as const;

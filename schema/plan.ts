@@ -219,10 +219,10 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     const modified = new Set<string>();
     // A key column (partition, sorting, primary or sampling key, or the engine's sign or version column)
     // cannot be altered: 18.16 refuses ("trying to ALTER key column"). Report it before anything runs.
-    const engineColumn = engineColumnOf(table);
+    const engineRoles = engineColumns(table);
     const locked = new Set<string>();
     for (const c of [...d.defaultChanged, ...d.codecChanged.map((x) => x.column), ...d.typeChanged.map((x) => x.column)]) {
-      const role = c.name === engineColumn?.name ? engineColumn.role : has(c).inKey ? "a key column" : undefined;
+      const role = engineRoles.get(c.name) ?? (has(c).inKey ? "a key column" : undefined);
       if (!role || locked.has(c.name)) continue;
       locked.add(c.name);
       addDrift({ kind: "needs-migration", hosts, table: name, column: c.name, reason: `column ${quoteName(c.name)} is ${role}: its type, default and codec cannot be altered` });
@@ -279,9 +279,19 @@ function engineColumnOf(t: TableDecl): { name: string; role: string } | undefine
   return undefined;
 }
 
+/** Every column the engine takes as a parameter: none of them may be altered. */
+function engineColumns(t: TableDecl): Map<string, string> {
+  const out = new Map<string, string>();
+  const main = engineColumnOf(t);
+  if (main) out.set(main.name, main.role);
+  if (t.kind === "table" && t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) out.set(t.engine.isDeleted, "the ReplacingMergeTree is_deleted column");
+  return out;
+}
+
 function featuresUsed(t: TableDecl): [Feature, string][] {
   const used: [Feature, string][] = [];
   if (t.kind !== "table") return used;
+  if (t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) used.push(["replacingIsDeleted", "engine.isDeleted"]);
   t.columns.forEach((c, i) => {
     if (c.codec) used.push(["codec", `columns.${i}.codec (${c.name})`]);
     if (c.comment !== undefined && t.replicated) used.push(["replicatedComment", `columns.${i}.comment (${c.name})`]);

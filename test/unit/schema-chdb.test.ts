@@ -825,3 +825,17 @@ describe("PostHog's own tables (schema/posthog-full.ts) on current ClickHouse", 
     assertConverged(decl, created);
   });
 });
+
+describe("ReplacingMergeTree's is_deleted and a Distributed table with no sharding key, on current ClickHouse", () => {
+  test("created, read back, planned empty", () => {
+    const decl = defineSchema({ tables: [
+      table({ database: "isdel", name: "persons", replicated: false, columns: [{ name: "id", type: "UInt64" }, { name: "version", type: "UInt64" }, { name: "is_deleted", type: "UInt8" }], engine: { family: "ReplacingMergeTree", version: "version", isDeleted: "is_deleted" }, orderBy: ["id"] }),
+      distributed({ database: "isdel", name: "persons_read", local: "persons" }),
+    ] });
+    create(decl, decl);
+    const state = introspect();
+    assert.deepEqual(state.tables.get("isdel.persons")!.engineArgs, ["version", "is_deleted"]);
+    assert.equal(state.tables.get("isdel.persons_read")!.engineArgs.length, 3, "cluster, database, table: no key");
+    assert.deepEqual(summary(planOn(decl, state)), EMPTY);
+  });
+});

@@ -20,8 +20,8 @@ function stateOf(decl: Declaration, version = "18.16.1"): HostState {
     const local = x.kind === "table" ? x : x.target;
     const engine = x.kind === "distributed" ? "Distributed" : x.replicated ? `Replicated${x.engine.family}` : x.engine.family;
     const args = x.kind === "distributed"
-      ? ["posthog", x.target.database, x.target.name, x.shardingKey]
-      : [...(x.replicated ? [`'${zookeeperPathOf(x)}'`, `'${x.replicaName}'`] : []), ...(x.engine.family === "ReplacingMergeTree" && x.engine.version ? [x.engine.version] : []), ...(x.engine.family === "CollapsingMergeTree" ? [x.engine.sign] : [])];
+      ? ["posthog", x.target.database, x.target.name, ...(x.shardingKey ? [x.shardingKey] : [])]
+      : [...(x.replicated ? [`'${zookeeperPathOf(x)}'`, `'${x.replicaName}'`] : []), ...(x.engine.family === "ReplacingMergeTree" ? [x.engine.version, x.engine.isDeleted].filter((a): a is string => a !== undefined) : []), ...(x.engine.family === "CollapsingMergeTree" ? [x.engine.sign] : [])];
     tables.set(fullName(x), {
       database: x.database, name: x.name, engine, engineArgs: args,
       partitionKey: x.kind === "table" ? x.partitionBy ?? "" : "",
@@ -267,5 +267,38 @@ describe("version-dependent session settings, and Distributed tables over tables
     const t1 = buildTopology(one, loopbackTarget(one), "t1");
     const p1 = plan(overPersons, t1, new Map(t1.hosts.map((h) => [h.name, ok(stateOf(base))])));
     assert.ok(!p1.drift.some((x) => x.table === "posthog.persons"), "one shard: each row once");
+  });
+});
+
+describe("ReplacingMergeTree's is_deleted column, and a Distributed table with no sharding key", () => {
+  const withIsDeleted = defineSchema({ tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "person"
+    ? { ...x, columns: x.columns.map((c) => (c.name === "is_deleted" ? { name: "is_deleted", type: "UInt8" } : c)), engine: { family: "ReplacingMergeTree" as const, version: "version", isDeleted: "is_deleted" } }
+    : x)) });
+
+  test("is_deleted is refused on 18.16 with a version message, planned as the engine's second argument on 23.2+", () => {
+    const empty = (version: string): HostState => ({ version, databases: new Set(["default"]), tables: new Map() });
+    const old = plan(withIsDeleted, t, all(() => ok(empty("18.16.1"))));
+    assert.ok(old.blocked);
+    assert.match(old.drift.find((d) => d.table === "posthog.person")!.reason, /engine\.isDeleted: ReplacingMergeTree's is_deleted column needs ClickHouse 23\.2\+/);
+    const current = plan(withIsDeleted, t, all(() => ok(empty("25.8.1.1"))));
+    assert.ok(!current.blocked);
+    assert.match(current.tasks.find((x) => x.table === "posthog.person")!.sql, /ENGINE = ReplicatedReplacingMergeTree\('\/clickhouse\/tables\/noshard\/posthog\.person', '\{replica\}', version, is_deleted\)/);
+    assert.deepEqual(plan(withIsDeleted, t, all(() => ok(stateOf(withIsDeleted, "25.8.1.1")))).tasks, [], "as declared: nothing to do");
+  });
+
+  test("is_deleted must be a declared UInt8 column after a version column", () => {
+    const bad = (engine: object) => () => defineSchema({ tables: [{ kind: "table", database: "d", name: "t", columns: [{ name: "v", type: "UInt64" }, { name: "del", type: "Int8" }], engine, orderBy: ["v"] }] });
+    assert.throws(bad({ family: "ReplacingMergeTree", isDeleted: "del" }), /engine\.isDeleted: needs engine\.version/);
+    assert.throws(bad({ family: "ReplacingMergeTree", version: "v", isDeleted: "del" }), /the is_deleted column must be UInt8, got Int8/);
+    assert.throws(bad({ family: "ReplacingMergeTree", version: "v", isDeleted: "gone" }), /gone is not a declared column/);
+  });
+
+  test("no sharding key: Distributed(cluster, db, table), and a key added later is a migration", () => {
+    const keyless = defineSchema({ tables: [...posthogTables("posthog"), { kind: "distributed", database: "posthog", name: "events_read", local: "sharded_events" }] });
+    const p = plan(keyless, t, all(() => ok(stateOf(base))));
+    assert.match(p.tasks.find((x) => x.table === "posthog.events_read")!.sql, /ENGINE = Distributed\(posthog, posthog, sharded_events\)$/);
+    const keyed = defineSchema({ tables: [...posthogTables("posthog"), { kind: "distributed", database: "posthog", name: "events_read", local: "sharded_events", shardingKey: "rand()" }] });
+    const later = plan(keyed, t, all(() => ok(stateOf(keyless))));
+    assert.match(later.drift.find((d) => d.table === "posthog.events_read")!.reason, /^sharding key is \(none\), declared rand\(\)$/);
   });
 });
