@@ -1,6 +1,9 @@
 // How plans and apply results read, for people.
 import type { ApplyResult } from "../schema/apply.ts";
-import type { Plan, Task } from "../schema/plan.ts";
+import type { Drift, Plan, Task } from "../schema/plan.ts";
+
+/** The --allow flag that would apply each kind of drift. */
+const ALLOW_FOR: Partial<Record<Drift["kind"], string>> = { "undeclared-table": "drop-table", "undeclared-column": "drop-column", "undeclared-index": "drop-index", "type-change": "modify-type" };
 
 const firstLine = (sql: string) => {
   const lines = sql.split("\n");
@@ -26,7 +29,7 @@ export function formatPlan(p: Plan, stack: string): string {
   }
   if (p.drift.length > 0) out.push("", "drift:");
   for (const d of p.drift) {
-    const how = d.resolved ? `applied with --allow ${d.allowedBy}` : d.kind === "needs-migration" ? "needs a migration; never applied by chstack" : d.kind === "unsupported" ? "refused for this host" : `refused; --allow ${d.kind === "undeclared-table" ? "drop-table" : d.kind === "undeclared-column" ? "drop-column" : "modify-type"} applies it`;
+    const how = d.resolved ? `applied with --allow ${d.allowedBy}` : d.kind === "needs-migration" ? "needs a migration; never applied by chstack" : d.kind === "unsupported" ? "refused for this host" : `refused; --allow ${ALLOW_FOR[d.kind] ?? "modify-type"} applies it`;
     out.push(`  ${d.kind.padEnd(17)} ${d.table}${d.column ? `.${d.column}` : ""} on ${d.hosts.join(", ")}: ${d.reason} (${how})`);
   }
   for (const u of p.unreachable) out.push(`  unreachable: ${u.host}: ${u.error}`);

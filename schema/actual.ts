@@ -26,6 +26,15 @@ export interface ActualTable {
   readonly ttl: string;
   readonly settings: Readonly<Record<string, string>>;
   readonly columns: readonly ActualColumn[];
+  /** Data-skipping indexes, from the CREATE statement (18.16 has none and no system table of them). */
+  readonly indexes: readonly ActualIndex[];
+}
+
+export interface ActualIndex {
+  readonly name: string;
+  readonly expression: string;
+  readonly type: string;
+  readonly granularity: number;
 }
 
 export interface HostState {
@@ -65,6 +74,7 @@ export function parseIntrospection(row: Row): HostState {
       partitionKey: partitionKey!, sortingKey: sortingKey!, primaryKey: primaryKey!, samplingKey: samplingKey!,
       ttl: clauseOf(engineFull!, "TTL"),
       settings: settingsOf(engineFull!),
+      indexes: indexesOf(createQuery!),
       columns: (columns.get(key) ?? []).map((c) => ({
         ...c,
         defaultKind: c.defaultKind as ActualColumn["defaultKind"],
@@ -149,6 +159,18 @@ export function codecsOf(createQuery: string): Map<string, string> {
     if (name && at >= 0) out.set(name[1]?.replace(/\\(.)/g, "$1") ?? name[2]!, parenthesized(def, at));
   }
   return out;
+}
+
+/** `INDEX name expr TYPE t GRANULARITY n` entries of the CREATE statement's column list. */
+export function indexesOf(createQuery: string): ActualIndex[] {
+  const open = createQuery.indexOf("(");
+  if (open < 0) return [];
+  return splitTopLevel(parenthesized(createQuery, open)).flatMap((def) => {
+    const m = /^INDEX\s+(`(?:[^`\\]|\\.)*`|\S+)\s+(.*)\s+TYPE\s+(.*?)\s+GRANULARITY\s+(\d+)$/s.exec(def.trim());
+    if (!m) return [];
+    const name = m[1]!.startsWith("`") ? m[1]!.slice(1, -1).replace(/\\(.)/g, "$1") : m[1]!;
+    return [{ name, expression: m[2]!.trim(), type: m[3]!.trim(), granularity: Number(m[4]) }];
+  });
 }
 
 /** Where the `(` of a column's own CODEC clause is: at the top level, never inside a string or a default. */

@@ -1,7 +1,7 @@
 // The SQL of every step, from validated declarations only (identifiers were checked, expressions are
 // single expressions, strings are literals). No ON CLUSTER: the applier runs each statement on the hosts
 // the plan names.
-import type { Column, DistributedTable, LocalTable } from "./declare.ts";
+import type { Column, DistributedTable, LocalTable, SkippingIndex } from "./declare.ts";
 import { distributedColumns, fullName, zookeeperPathOf } from "./tables.ts";
 import { quoteName, stringLiteral } from "./expressions.ts";
 
@@ -26,8 +26,11 @@ export function engineClause(t: LocalTable): string {
   return args.length > 0 ? `${family}(${args.join(", ")})` : family;
 }
 
+export const indexDefinition = (x: SkippingIndex) => `INDEX ${quoteName(x.name)} ${x.expression} TYPE ${x.type} GRANULARITY ${x.granularity}`;
+
 export function createLocalTable(t: LocalTable): string {
-  const lines = [`CREATE TABLE IF NOT EXISTS ${fullName(t)}`, "(", t.columns.map((c) => `    ${columnDefinition(c)}`).join(",\n"), ")", `ENGINE = ${engineClause(t)}`];
+  const body = [...t.columns.map(columnDefinition), ...(t.indexes ?? []).map(indexDefinition)];
+  const lines = [`CREATE TABLE IF NOT EXISTS ${fullName(t)}`, "(", body.map((d) => `    ${d}`).join(",\n"), ")", `ENGINE = ${engineClause(t)}`];
   if (t.partitionBy) lines.push(`PARTITION BY ${t.partitionBy}`);
   lines.push(`ORDER BY ${keyList(t.orderBy)}`);
   if (t.primaryKey) lines.push(`PRIMARY KEY ${keyList(t.primaryKey)}`);
@@ -62,5 +65,8 @@ export const modifyColumn = (table: string, c: Column) => `ALTER TABLE ${table} 
 export const commentColumn = (table: string, c: Column) => `ALTER TABLE ${table} COMMENT COLUMN ${quoteName(c.name)} ${stringLiteral(c.comment ?? "")}`;
 export const dropColumn = (table: string, column: string) => `ALTER TABLE ${table} DROP COLUMN ${quoteName(column)}`;
 export const modifyTtl = (table: string, ttl: string) => `ALTER TABLE ${table} MODIFY TTL ${ttl}`;
+/** A new index covers new parts; `MATERIALIZE INDEX` (a mutation) would build it for existing ones. */
+export const addIndex = (table: string, x: SkippingIndex) => `ALTER TABLE ${table} ADD ${indexDefinition(x)}`;
+export const dropIndex = (table: string, name: string) => `ALTER TABLE ${table} DROP INDEX ${quoteName(name)}`;
 export const dropTable = (table: string) => `DROP TABLE ${table}`;
 export const syncReplica = (table: string) => `SYSTEM SYNC REPLICA ${table}`;

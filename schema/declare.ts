@@ -13,6 +13,12 @@ const columnName = () => z.string().superRefine((v, ctx) => {
   const p = columnNameProblem(v);
   if (p) ctx.addIssue({ code: "custom", message: p });
 });
+/** An index type: a name and its arguments (`set(100)`: the name may be a keyword, so only the arguments are an expression). */
+const indexType = () => z.string().superRefine((v, ctx) => {
+  const m = /^\s*[A-Za-z_][A-Za-z0-9_]*\s*(\(.*\))?\s*$/s.exec(v);
+  const p = !m ? "must be an index type such as minmax, set(100) or bloom_filter(0.01)" : m[1] ? expressionProblem(`f${m[1]}`) : undefined;
+  if (p) ctx.addIssue({ code: "custom", message: p });
+});
 const expr = () => z.string().superRefine((v, ctx) => {
   const p = expressionProblem(v);
   if (p) ctx.addIssue({ code: "custom", message: p });
@@ -50,6 +56,13 @@ const localTable = z.strictObject({
   database: ident(),
   name: ident(),
   columns: z.array(column).min(1, "must declare at least one column"),
+  /** Data-skipping indexes (ClickHouse 20.1+): `type` as ClickHouse writes it, e.g. minmax, set(100), bloom_filter(0.01). */
+  indexes: z.array(z.strictObject({
+    name: columnName(),
+    expression: expr(),
+    type: indexType(),
+    granularity: z.number().int().min(1).max(1_000_000).default(1),
+  })).default([]),
   engine,
   /** Replicated within each shard (the default); false for a table of its own on every host. */
   replicated: z.boolean().default(true),
@@ -88,6 +101,7 @@ export type DistributedTableInput = z.input<typeof distributedTable>;
 export type LocalTable = z.output<typeof localTable>;
 export type DistributedTable = z.output<typeof distributedTable> & { readonly target: LocalTable };
 export type Column = z.output<typeof column>;
+export type SkippingIndex = LocalTable["indexes"][number];
 export type Engine = z.output<typeof engine>;
 export type TableDecl = LocalTable | DistributedTable;
 
@@ -154,6 +168,11 @@ function localTableProblems(t: LocalTable): string[] {
   t.columns.forEach((c, i) => {
     if (names.has(c.name)) out.push(`columns.${i}.name: duplicates columns.${names.get(c.name)}.name (${c.name})`);
     names.set(c.name, i);
+  });
+  const indexNames = new Map<string, number>();
+  t.indexes.forEach((x, i) => {
+    if (indexNames.has(x.name)) out.push(`indexes.${i}.name: duplicates indexes.${indexNames.get(x.name)}.name (${x.name})`);
+    indexNames.set(x.name, i);
   });
   const col = (name: string) => t.columns.find((c) => c.name === name);
   if (t.engine.family === "ReplacingMergeTree" && t.engine.version && !col(t.engine.version)) out.push(`engine.version: ${t.engine.version} is not a declared column`);

@@ -27,6 +27,8 @@ export const FEATURES = {
   lowCardinality: { name: "LowCardinality without the experimental setting", since: [19, 0] },
   /** ReplacingMergeTree(ver, is_deleted): 23.2. */
   replacingIsDeleted: { name: "ReplacingMergeTree's is_deleted column", since: [23, 2] },
+  /** Data-skipping indexes without the experimental setting: 20.1 (18.16: a syntax error). */
+  skippingIndex: { name: "data-skipping INDEX", since: [20, 1] },
   /** ALTER TABLE ... MODIFY SETTING. */
   modifySetting: { name: "ALTER ... MODIFY SETTING", since: [19, 11] },
 } as const;

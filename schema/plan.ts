@@ -16,15 +16,16 @@ import * as ddl from "./ddl.ts";
 import type { Declaration, LocalTable, TableDecl } from "./declare.ts";
 import { fullName, zookeeperPathOf } from "./tables.ts";
 import { appendedOrderBy, diffColumns, insertAfter, migrationReasons, ttlChanged } from "./diff.ts";
+import { sameExpression } from "./actual.ts";
 import { quoteName } from "./expressions.ts";
 import { FEATURES, parseVersion, supports, type Feature } from "./features.ts";
 
-export type AllowKind = "drop-column" | "drop-table" | "modify-type";
-export const ALLOW_KINDS: readonly AllowKind[] = ["drop-column", "drop-table", "modify-type"];
+export type AllowKind = "drop-column" | "drop-table" | "modify-type" | "drop-index";
+export const ALLOW_KINDS: readonly AllowKind[] = ["drop-column", "drop-table", "modify-type", "drop-index"];
 
 export type StepKind =
   | "drop-table" | "create-database" | "create-table" | "add-column" | "modify-column" | "comment-column"
-  | "modify-ttl" | "drop-column" | "modify-type" | "sync-replica";
+  | "modify-ttl" | "drop-column" | "modify-type" | "sync-replica" | "add-index" | "drop-index";
 
 export interface Task {
   readonly phase: 1 | 2 | 3 | 4 | 5;
@@ -42,7 +43,7 @@ export interface Task {
   readonly settings?: Readonly<Record<string, number>>;
 }
 
-export type DriftKind = "undeclared-table" | "undeclared-column" | "type-change" | "needs-migration" | "unsupported";
+export type DriftKind = "undeclared-table" | "undeclared-column" | "undeclared-index" | "type-change" | "needs-migration" | "unsupported";
 
 export interface Drift {
   readonly kind: DriftKind;
@@ -239,6 +240,26 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     for (const c of d.commentChanged) add("comment-column", c.name, ddl.commentColumn(name, c), `comment: host has ${JSON.stringify(has(c).comment)}, declared ${JSON.stringify(c.comment ?? "")}`);
     if (table.kind === "table" && table.ttl && ttlChanged(table, actual)) add("modify-ttl", undefined, ddl.modifyTtl(name, table.ttl), `TTL: host has ${actual.ttl || "none"}, declared ${table.ttl}`);
     columnDrift(name, hosts, { ...d, typeChanged: d.typeChanged.filter((x) => !locked.has(x.column.name)) }, add);
+    if (table.kind === "table") indexChanges(table, actual, hosts, add);
+  }
+
+  /** Declared indexes that are missing are added; a changed one needs a migration; an undeclared one is dropped only when allowed. */
+  function indexChanges(table: LocalTable, actual: ActualTable, hosts: string[], add: Add) {
+    const name = fullName(table);
+    const have = new Map(actual.indexes.map((x) => [x.name, x]));
+    for (const x of table.indexes) {
+      const a = have.get(x.name);
+      if (!a) add("add-index", x.name, ddl.addIndex(name, x));
+      else if (!sameExpression(a.expression, x.expression) || !sameExpression(a.type, x.type) || a.granularity !== x.granularity) {
+        addDrift({ kind: "needs-migration", hosts, table: name, column: x.name, reason: `index ${quoteName(x.name)} is ${a.expression} TYPE ${a.type} GRANULARITY ${a.granularity}, declared ${x.expression} TYPE ${x.type} GRANULARITY ${x.granularity}` });
+      }
+    }
+    const declared = new Set(table.indexes.map((x) => x.name));
+    for (const a of actual.indexes.filter((x) => !declared.has(x.name))) {
+      const ok = allow.has("drop-index");
+      addDrift({ kind: "undeclared-index", hosts, table: name, column: a.name, reason: `index ${quoteName(a.name)} is not declared`, allowedBy: ok ? "drop-index" : undefined }, ok);
+      if (ok) add("drop-index", a.name, ddl.dropIndex(name, a.name));
+    }
   }
 
   /** Undeclared columns and type changes: drift, planned only when allowed. */
@@ -292,6 +313,7 @@ function featuresUsed(t: TableDecl): [Feature, string][] {
   const used: [Feature, string][] = [];
   if (t.kind !== "table") return used;
   if (t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) used.push(["replacingIsDeleted", "engine.isDeleted"]);
+  t.indexes.forEach((x, i) => used.push(["skippingIndex", `indexes.${i} (${x.name})`]));
   t.columns.forEach((c, i) => {
     if (c.codec) used.push(["codec", `columns.${i}.codec (${c.name})`]);
     if (c.comment !== undefined && t.replicated) used.push(["replicatedComment", `columns.${i}.comment (${c.name})`]);

@@ -839,3 +839,27 @@ describe("ReplacingMergeTree's is_deleted and a Distributed table with no shardi
     assert.deepEqual(summary(planOn(decl, state)), EMPTY);
   });
 });
+
+describe("data-skipping indexes on current ClickHouse", () => {
+  const decl = (extra: LocalTableInput["indexes"] = []) => defineSchema({ tables: [
+    table({
+      database: "idx", name: "events", replicated: false,
+      columns: [{ name: "id", type: "UInt64" }, { name: "$group_0", type: "String" }, { name: "ts", type: "DateTime" }],
+      engine: { family: "MergeTree" }, orderBy: ["id"],
+      indexes: [{ name: "minmax_$group_0", expression: "`$group_0`", type: "minmax", granularity: 1 }, { name: "bf", expression: "lower(`$group_0`)", type: "bloom_filter(0.01)", granularity: 4 }, ...extra],
+    }),
+  ] });
+
+  test("created with their indexes, read back from the CREATE statement, planned empty; a new index is added and settles", () => {
+    const d = decl();
+    create(d, d);
+    const state = introspect();
+    assert.deepEqual(state.tables.get("idx.events")!.indexes.map((x) => [x.name, x.type, x.granularity]), [["minmax_$group_0", "minmax", 1], ["bf", "bloom_filter(0.01)", 4]]);
+    assert.deepEqual(summary(planOn(d, state)), EMPTY);
+    const grown = decl([{ name: "set_ts", expression: "toDate(ts)", type: "set(100)", granularity: 2 }]);
+    const p = planOn(grown, introspect());
+    assert.deepEqual(sqlOf(p), ["ALTER TABLE idx.events ADD INDEX set_ts toDate(ts) TYPE set(100) GRANULARITY 2"]);
+    for (const sql of sqlOf(p)) run(sql);
+    assert.deepEqual(summary(planOn(grown, introspect())), EMPTY);
+  });
+});

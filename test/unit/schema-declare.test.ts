@@ -681,3 +681,13 @@ test("type aliases are resolved wherever they stand, never inside quotes", () =>
   assert.equal(normalizeType("Array(Decimal32(2))"), normalizeType("Array(Decimal(9, 2))"));
   assert.notEqual(normalizeType("Enum8('INT' = 1)"), normalizeType("Enum8('Int32' = 1)"), "an enum's names are values, not types");
 });
+
+test("an index type is a name and its arguments, nothing more", () => {
+  const decl = (type: string, name = "i") => () => defineSchema({ tables: [{ kind: "table", database: "d", name: "t", columns: [{ name: "a", type: "UInt8" }], engine: { family: "MergeTree" }, orderBy: ["a"], indexes: [{ name, expression: "a", type }] }] });
+  for (const ok of ["minmax", "set(100)", "bloom_filter(0.01)", "tokenbf_v1(256, 2, 0)"]) assert.doesNotThrow(decl(ok), ok);
+  assert.throws(decl("minmax GRANULARITY 3"), /d\.t: indexes\.0\.type: must be an index type/);
+  assert.throws(decl("set(1); DROP TABLE x"), /indexes\.0\.type: must be an index type/);
+  assert.throws(decl("set(1) -- x"), /indexes\.0\.type: must be an index type/);
+  assert.throws(decl("bloom_filter(0.01))"), /indexes\.0\.type/);
+  assert.throws(() => defineSchema({ tables: [{ kind: "table", database: "d", name: "t", columns: [{ name: "a", type: "UInt8" }], engine: { family: "MergeTree" }, orderBy: ["a"], indexes: [{ name: "i", expression: "a", type: "minmax" }, { name: "i", expression: "a", type: "set(1)" }] }] }), /indexes\.1\.name: duplicates indexes\.0\.name/);
+});

@@ -30,6 +30,7 @@ function stateOf(decl: Declaration, version = "18.16.1"): HostState {
       samplingKey: x.kind === "table" ? x.sampleBy ?? "" : "",
       ttl: x.kind === "table" ? x.ttl ?? "" : "",
       settings: { index_granularity: "8192" },
+      indexes: x.kind === "table" ? x.indexes : [],
       columns: local.columns.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default?.kind ?? "", defaultExpression: c.default?.expression ?? "", comment: c.comment ?? "", codec: (c.codec ?? []).join(", "), inKey: inKeyOf(x, c.name) })),
     });
   }
@@ -300,5 +301,32 @@ describe("ReplacingMergeTree's is_deleted column, and a Distributed table with n
     const keyed = defineSchema({ tables: [...posthogTables("posthog"), { kind: "distributed", database: "posthog", name: "events_read", local: "sharded_events", shardingKey: "rand()" }] });
     const later = plan(keyed, t, all(() => ok(stateOf(keyless))));
     assert.match(later.drift.find((d) => d.table === "posthog.events_read")!.reason, /^sharding key is \(none\), declared rand\(\)$/);
+  });
+});
+
+describe("data-skipping indexes", () => {
+  const indexed = (indexes: LocalTableInput["indexes"]) => defineSchema({ tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "sharded_events" ? { ...x, indexes } : x)) });
+  const minmax = [{ name: "minmax_$group_0", expression: "`event`", type: "minmax", granularity: 1 }];
+
+  test("refused on 18.16 with a version message; on current versions one ADD INDEX per shard", () => {
+    const decl = indexed(minmax);
+    const old = plan(decl, t, all(() => ok(stateOf(base))));
+    assert.ok(old.blocked);
+    assert.match(old.drift.find((d) => d.kind === "unsupported")!.reason, /data-skipping INDEX needs ClickHouse 20\.1\+/);
+    const current = plan(decl, t, all(() => ok(stateOf(base, "25.8.1.1"))));
+    const adds = current.tasks.filter((x) => x.kind === "add-index");
+    assert.equal(adds.length, 2, "once per replication group");
+    assert.equal(adds[0]!.sql, "ALTER TABLE posthog.sharded_events ADD INDEX `minmax_$group_0` `event` TYPE minmax GRANULARITY 1");
+    assert.deepEqual(plan(decl, t, all(() => ok(stateOf(decl, "25.8.1.1")))).tasks, [], "as declared: nothing to do");
+  });
+
+  test("a changed index needs a migration; an undeclared one is dropped only with --allow drop-index", () => {
+    const changed = plan(indexed([{ ...minmax[0]!, granularity: 4 }]), t, all(() => ok(stateOf(indexed(minmax), "25.8.1.1"))));
+    assert.match(changed.drift.find((d) => d.kind === "needs-migration")!.reason, /GRANULARITY 1, declared `event` TYPE minmax GRANULARITY 4/);
+    const extra = plan(base, t, all(() => ok(stateOf(indexed(minmax), "25.8.1.1"))));
+    assert.ok(extra.blocked && extra.drift.some((d) => d.kind === "undeclared-index"));
+    const allowed = plan(base, t, all(() => ok(stateOf(indexed(minmax), "25.8.1.1"))), new Set(["drop-index"]));
+    assert.ok(!allowed.blocked);
+    assert.ok(allowed.tasks.some((x) => x.sql === "ALTER TABLE posthog.sharded_events DROP INDEX `minmax_$group_0`"));
   });
 });
