@@ -6,7 +6,11 @@ import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { basename, dirname, join } from "node:path";
 import { BINARIES } from "./packages.ts";
 import type { StackSecrets } from "./secrets.ts";
-import { POSTGRES_DIR, postgresInitLog } from "./servers.ts";
+
+/** Postgres's logs (and, run as ourselves, its data) under the state dir. */
+export const POSTGRES_DIR = "postgres";
+export const postgresLog = `${POSTGRES_DIR}/postgres.log`;
+export const postgresInitLog = `${POSTGRES_DIR}/initdb.log`;
 
 /** Where a root-run stack keeps Postgres's files: owned by the postgres user, whatever the checkout's modes. */
 export const POSTGRES_HOMES = "/var/lib/chstack/postgres";

@@ -13,9 +13,6 @@ import type { StackSecrets } from "./secrets.ts";
 
 export const zookeeperLog = (node: CoordinationNode) => `zookeeper/${node.name}/zookeeper.log`;
 export const clickhouseStdout = (host: ClickHouseHost) => `clickhouse/${host.name}/log/stdout.log`;
-export const POSTGRES_DIR = "postgres";
-export const postgresLog = `${POSTGRES_DIR}/postgres.log`;
-export const postgresInitLog = `${POSTGRES_DIR}/initdb.log`;
 
 
 export function zookeeperSpec(t: Topology, node: CoordinationNode, stateDir: string): Omit<SpawnSpec, "logFile"> {

@@ -12,13 +12,13 @@ import { hashPasswords } from "../render/clickhouse/index.ts";
 import { renderLoopback } from "../render/loopback.ts";
 import { ensurePackages } from "./packages.ts";
 import { fingerprint, planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
-import { initPostgres, postgresHome, postgresIdentity } from "./postgres.ts";
+import { initPostgres, postgresHome, postgresIdentity, postgresLog } from "./postgres.ts";
 import { isOurs, portIsFree, sleep, startServer, stopServer, tailOf, type ProcessRecord } from "./procs.ts";
 import {
   clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, type StackSecrets,
 } from "./secrets.ts";
 import {
-  clickhouseReady, clickhouseSpec, clickhouseStdout, ensurePostgresApp, ensureZnodes, postgresLog, postgresReady, postgresSpec,
+  clickhouseReady, clickhouseSpec, clickhouseStdout, ensurePostgresApp, ensureZnodes, postgresReady, postgresSpec,
   zookeeperLog, zookeeperMode, zookeeperSpec,
 } from "./servers.ts";
 import { otherStacks, readState, secretsFile, stateDir, withStackLock, writePrivateFile, writeState, type StackState } from "./state.ts";
