@@ -312,7 +312,7 @@ for ref in "$CH" "$ZK" "$PG" "$NODE"; do
   mv "$V/images.json.new" "$V/images.json"
 done
 PODS="$V/pods"; mkdir -p "$PODS"
-node "$HERE/pods.mjs" "$RENDER" "$PODS" "$V/images.json" "node:24-alpine=$NODE" >&2
+node "$HERE/pods.mjs" "$RENDER" "$PODS" "$V/images.json" >&2
 PLAN="$PODS/plan.json"
 new_netns stack
 HOSTS_STACK="$V/hosts-stack"
