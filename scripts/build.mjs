@@ -5,7 +5,7 @@
 // Each build goes to a directory of its own (dist/b-<time>-<pid>/) and dist/current.json then points at
 // it, written by rename: a command starting while another rebuilds never reads a half-written file.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -67,7 +67,7 @@ export async function build() {
     absWorkingDir: root,
     logLevel: "warning",
   });
-  const inputs = [...Object.keys(result.metafile.inputs).map((i) => i), ...ALSO];
+  const inputs = [...Object.keys(result.metafile.inputs), ...ALSO];
   const tmp = `${pointer}.${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify({ dir, builtAt, inputs: inputs.filter((i) => !i.startsWith("node_modules/")) }, null, 1)}\n`);
   renameSync(tmp, pointer);
