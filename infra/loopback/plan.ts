@@ -8,8 +8,6 @@ import { CLICKHOUSE_FILES } from "../render/clickhouse/index.ts";
 import type { Files } from "../render/files.ts";
 import { POSTGRES_NAME, type Role, type StackState } from "./state.ts";
 
-export type { Role };
-
 export interface Server {
   readonly name: string;
   readonly role: Role;
@@ -30,7 +28,6 @@ export type Action =
 
 /** Files ClickHouse re-reads while running: the cluster list and everything in users.d. */
 const HOT_RELOADED = new Set<string>([CLICKHOUSE_FILES.remoteServers, CLICKHOUSE_FILES.profiles, CLICKHOUSE_FILES.quotas, CLICKHOUSE_FILES.users]);
-
 
 /** Every server of the stack, in start order: ZooKeeper, ClickHouse, Postgres. */
 export function serversOf(t: Topology, files: Files, launch: { zookeeper: string; postgres: string }): Server[] {
