@@ -111,7 +111,7 @@ describe("npm start as an ordinary user in an ordinary home", () => {
   after(async () => {
     if (existsSync(join(clone, ".chstack"))) await purge(clone, who).catch(() => undefined);
     if (isRoot) spawnSync("userdel", ["--remove", USER]);
-    if (isRoot) rmSync(join(tmpdir(), `hsperfdata_${USER}`), { recursive: true, force: true }); // the JVM's, for ZooKeeper
+    if (isRoot) rmSync(`/tmp/hsperfdata_${USER}`, { recursive: true, force: true }); // the JVM's, for ZooKeeper
     rmSync(isRoot ? clone : who.home, { recursive: true, force: true });
   });
 
