@@ -72,28 +72,35 @@ export async function runProgram(config: StackConfig, opts: RunOptions): Promise
   );
 
   const seen: { resource: pulumi.Resource; name: string; type: string; opts: pulumi.CustomResourceOptions }[] = [];
-  const outputs = await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      seen.push({ resource: args.resource, name: args.name, type: args.type, opts: args.opts as pulumi.CustomResourceOptions });
-      return undefined;
+  const registered = () => [...inputs.values()].filter((v) => v.type.startsWith("kubernetes:")).map((v) => v.inputs);
+  let outputs: unknown;
+  try {
+    outputs = await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        seen.push({ resource: args.resource, name: args.name, type: args.type, opts: args.opts as pulumi.CustomResourceOptions });
+        return undefined;
+      });
+      const out = createStack(config, opts.stack, declaration);
+      return {
+        clickhouse: out.clickhouse,
+        postgresHost: out.postgresHost,
+        appUrl: out.appUrl ?? null,
+        schemaJob: out.schemaJob,
+        statefulSetShapes: out.statefulSetShapes,
+        guard: out.guard,
+      };
     });
-    const out = createStack(config, opts.stack, declaration);
-    return {
-      clickhouse: out.clickhouse,
-      postgresHost: out.postgresHost,
-      appUrl: out.appUrl ?? null,
-      schemaJob: out.schemaJob,
-      statefulSetShapes: out.statefulSetShapes,
-      guard: out.guard,
-    };
-  });
+  } catch (e) {
+    // A refused run: what reached the engine anyway.
+    throw Object.assign(e as Error, { registered: registered() });
+  }
 
   const urnOf = (r: pulumi.Resource) => new Promise<string>((resolve) => r.urn.apply(resolve));
   const urns = await Promise.all(seen.map((s) => urnOf(s.resource)));
   const names = new Map(seen.map((s, i) => [s.resource, urns[i]!]));
   const resources = await Promise.all(seen.map(async (s, i) => {
     const parent = s.opts.parent ? names.get(s.opts.parent) ?? (await urnOf(s.opts.parent)) : undefined;
-    const deps = ([] as pulumi.Resource[]).concat((s.opts.dependsOn ?? []) as pulumi.Resource[]);
+    const deps = ([] as pulumi.Resource[]).concat(((await s.opts.dependsOn) ?? []) as pulumi.Resource[]);
     return {
       type: s.type, name: s.name, urn: urns[i]!,
       inputs: inputs.get(`${s.type}::${s.name}`)?.inputs ?? {},

@@ -6,7 +6,7 @@ import { kubeCluster } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import { labels, selectorLabels, type Component } from "./labels.ts";
 
-export function networkPolicies(name: string, t: Topology, dependsOn: pulumi.Resource[]): void {
+export function networkPolicies(name: string, t: Topology, opts: pulumi.CustomResourceOptions): void {
   const ns = t.config.kubernetes.namespace;
   const from = (...components: Component[]) => components.map((c) => ({ podSelector: { matchLabels: selectorLabels(t, c) } }));
   const port = (p: number) => ({ protocol: "TCP", port: p });
@@ -14,7 +14,7 @@ export function networkPolicies(name: string, t: Topology, dependsOn: pulumi.Res
     new k8s.networking.v1.NetworkPolicy(`${name}-${key}`, {
       metadata: { name: `${key}-${kubeCluster(t.cluster)}`, namespace: ns, labels: labels(t, component) },
       spec: { podSelector: { matchLabels: selectorLabels(t, component) }, policyTypes: ["Ingress"], ingress: rules },
-    }, { dependsOn });
+    }, opts);
 
   const ch = t.config.clickhouse.ports;
   policy("allow-clickhouse", "clickhouse", [

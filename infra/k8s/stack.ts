@@ -31,35 +31,59 @@ export interface StackOutputs {
 /** `declaration`: the tables the schema step converges (see infra/declaration.ts). */
 export function createStack(config: StackConfig, stack: string, declaration: Declaration): StackOutputs {
   const t = buildTopology(config, kubernetesTarget(config), stack);
+  // No Kubernetes object is registered before the StatefulSet guard has passed: each waits on this gate,
+  // which opens once this run's shapes are compared with the previous run's, and fails every object (so
+  // nothing changes) when the guard refuses. Seen on a real cluster: without it, the engine went on to
+  // replace a StatefulSet beside the refusal, and only `protect` stopped it.
+  let open!: () => void;
+  let refuse!: (e: Error) => void;
+  const gate = new Promise<void>((resolve, reject) => {
+    open = resolve;
+    refuse = reject;
+  });
+  gate.catch(() => undefined); // the guard's own output reports the refusal
+  const gated: pulumi.ResourceTransformation = (a) => {
+    if (!a.type.startsWith("kubernetes:")) return undefined;
+    const own = a.opts.dependsOn;
+    const dependsOn = gate.then(async () => ([] as pulumi.Input<pulumi.Resource>[]).concat(((await own) ?? []) as pulumi.Input<pulumi.Resource>[]));
+    return { props: a.props, opts: { ...a.opts, dependsOn } };
+  };
+  // As an option of each resource and component below, it applies to them and all their children.
+  const transformations = [gated];
   const ns = config.kubernetes.namespace;
   const namespace = config.kubernetes.createNamespace
-    ? new k8s.core.v1.Namespace("namespace", { metadata: { name: ns, labels: labels(t, "clickhouse") } }, { protect: true })
+    ? new k8s.core.v1.Namespace("namespace", { metadata: { name: ns, labels: labels(t, "clickhouse") } }, { protect: true, transformations })
     : undefined;
   const after = namespace ? [namespace] : [];
 
   const coordination = config.coordination.kind === "zookeeper"
-    ? new ZooKeeper("zookeeper", { topology: t }, { dependsOn: after })
-    : new Keeper("keeper", { topology: t }, { dependsOn: after });
+    ? new ZooKeeper("zookeeper", { topology: t }, { dependsOn: after, transformations })
+    : new Keeper("keeper", { topology: t }, { dependsOn: after, transformations });
   const creds = credentials("chstack", t);
-  const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds }, { dependsOn: [coordination, ...after] });
-  const postgres = new Postgres("postgres", { topology: t, password: creds.postgres }, { dependsOn: after });
+  const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds }, { dependsOn: [coordination, ...after], transformations });
+  const postgres = new Postgres("postgres", { topology: t, password: creds.postgres }, { dependsOn: after, transformations });
   // After every ClickHouse host is ready (Pulumi waits for each StatefulSet's rollout), before the app.
-  const schema = new Schema("schema", { topology: t, declaration, credentialsSecret: clickhouse.credentialsSecret }, { dependsOn: [clickhouse] });
+  const schema = new Schema("schema", { topology: t, declaration, credentialsSecret: clickhouse.credentialsSecret }, { dependsOn: [clickhouse], transformations });
   const app = config.app
     ? new App("app", {
       topology: t,
       clickhouse: { host: clickhouse.host, httpPort: clickhouse.ports.http, credentialsSecret: clickhouse.credentialsSecret },
       postgresSecret: postgres.secretName,
-    }, { dependsOn: [schema, postgres] })
+    }, { dependsOn: [schema, postgres], transformations })
     : undefined;
-  networkPolicies("network", t, after);
+  networkPolicies("network", t, { dependsOn: after, transformations });
 
   const shapes: Shapes = { ...coordination.shapes, ...clickhouse.shapes, ...postgres.shapes };
   // This stack's own previous outputs: what its StatefulSets were.
   const self = new pulumi.StackReference("previous-run", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}` });
   const guard = self.getOutput("statefulSetShapes").apply((previous) => {
     const problems = shapeProblems(previous as Shapes | undefined, shapes);
-    if (problems.length > 0) throw new pulumi.RunError(`refused, nothing changed:\n  ${problems.join("\n  ")}`);
+    if (problems.length > 0) {
+      const e = new pulumi.RunError(`refused, nothing changed:\n  ${problems.join("\n  ")}`);
+      refuse(e);
+      throw e;
+    }
+    open();
     return "ok";
   });
 

@@ -94,6 +94,8 @@ describe("the StatefulSet guard", () => {
     const bigger = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, storage: { size: "50Gi" } } }, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
     assert.equal(bigger.ok, false);
     assert.match(bigger.error ?? "", /StatefulSet chi-events-0-0: volumeClaimTemplates would change, which Kubernetes cannot do in place/);
+    // Found on a real cluster: the refusal ran beside the registrations, and the engine went on to replace a StatefulSet.
+    assert.deepEqual(bigger.objects.map((o) => `${o.kind}/${o.metadata?.name}`), [], "no Kubernetes object reaches the engine");
   });
 
   test("adding a replica is not a change to any existing StatefulSet", () => {

@@ -12,5 +12,5 @@ try {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   process.stdout.write(JSON.stringify({ ok: true, ms, ...run }));
 } catch (e) {
-  process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message }));
+  process.stdout.write(JSON.stringify({ ok: false, error: (e as Error).message, objects: (e as { registered?: unknown[] }).registered ?? [] }));
 }
