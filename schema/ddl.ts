@@ -2,7 +2,7 @@
 // single expressions, strings are literals). No ON CLUSTER: the applier runs each statement on the hosts
 // the plan names.
 import type { Column, DistributedTable, LocalTable, SkippingIndex } from "./declare.ts";
-import { distributedColumns, fullName, zookeeperPathOf } from "./tables.ts";
+import { distributedColumns, engineParameters, fullName, zookeeperPathOf } from "./tables.ts";
 import { quoteName, stringLiteral } from "./expressions.ts";
 
 export const createDatabase = (db: string) => `CREATE DATABASE IF NOT EXISTS ${db}`;
@@ -20,9 +20,7 @@ const keyList = (exprs: readonly string[]) => (exprs.length === 1 ? exprs[0]! : 
 export function engineClause(t: LocalTable): string {
   const family = t.replicated ? `Replicated${t.engine.family}` : t.engine.family;
   const args: string[] = t.replicated ? [stringLiteral(zookeeperPathOf(t)), stringLiteral(t.replicaName)] : [];
-  if (t.engine.family === "ReplacingMergeTree" && t.engine.version) args.push(quoteName(t.engine.version));
-  if (t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) args.push(quoteName(t.engine.isDeleted));
-  if (t.engine.family === "CollapsingMergeTree") args.push(quoteName(t.engine.sign));
+  args.push(...engineParameters(t.engine).map((p) => quoteName(p.name)));
   return args.length > 0 ? `${family}(${args.join(", ")})` : family;
 }
 

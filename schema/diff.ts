@@ -2,7 +2,7 @@
 // differences no ALTER can make come back as reasons a migration is needed.
 import { sameExpression, splitTopLevel, unquote, type ActualColumn, type ActualTable } from "./actual.ts";
 import type { Column, TableDecl } from "./declare.ts";
-import { distributedColumns, zookeeperPathOf } from "./tables.ts";
+import { distributedColumns, engineParameters, zookeeperPathOf } from "./tables.ts";
 import { normalizeExpression, normalizeType } from "./expressions.ts";
 
 export interface ColumnDiff {
@@ -107,7 +107,7 @@ export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: str
     differs("ZooKeeper path", zookeeperPathOf(t), unquote(args.shift() ?? ""));
     differs("replica name", t.replicaName, unquote(args.shift() ?? ""));
   }
-  const param = t.engine.family === "ReplacingMergeTree" ? [t.engine.version, t.engine.isDeleted].filter(Boolean).join(", ") : t.engine.family === "CollapsingMergeTree" ? t.engine.sign : "";
+  const param = engineParameters(t.engine).map((p) => p.name).join(", ");
   differs(`${t.engine.family} parameter`, param, args.join(", "));
   if (!appendedOrderBy(t, actual, added)) differs("ORDER BY", keyText(t.orderBy), actual.sortingKey);
   differs("PRIMARY KEY", keyText(t.primaryKey ?? t.orderBy), actual.primaryKey);

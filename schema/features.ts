@@ -1,5 +1,7 @@
 // What each ClickHouse version can take, so that a declaration needing more is refused before any statement
 // is sent. Thresholds are conservative (a feature is assumed from the first release known to have it).
+import type { TableDecl } from "./declare.ts";
+
 export interface Version {
   readonly major: number;
   readonly minor: number;
@@ -38,4 +40,24 @@ export type Feature = keyof typeof FEATURES;
 export function supports(v: Version, feature: Feature): boolean {
   const [major, minor] = FEATURES[feature].since;
   return atLeast(v, major, minor);
+}
+
+/** The features a declared table uses, each with the field that uses it. */
+export function featuresUsed(t: TableDecl): [Feature, string][] {
+  const used: [Feature, string][] = [];
+  if (t.kind !== "table") return used;
+  if (t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) used.push(["replacingIsDeleted", "engine.isDeleted"]);
+  t.indexes.forEach((x, i) => used.push(["skippingIndex", `indexes.${i} (${x.name})`]));
+  t.columns.forEach((c, i) => {
+    if (c.codec) used.push(["codec", `columns.${i}.codec (${c.name})`]);
+    if (c.comment !== undefined && t.replicated) used.push(["replicatedComment", `columns.${i}.comment (${c.name})`]);
+  });
+  if (t.ttl) used.push(["ttl", "ttl"]);
+  return used;
+}
+
+/** Session settings a statement needs on a host's version: 18.16 takes LowCardinality only with the experimental one. */
+export function sessionSettings(sql: string, version: string | undefined): Record<string, number> | undefined {
+  if (!version || supports(parseVersion(version), "lowCardinality") || !/\bLowCardinality\s*\(/.test(sql)) return undefined;
+  return { allow_experimental_low_cardinality_type: 1 };
 }

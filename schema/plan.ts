@@ -14,11 +14,11 @@ import type { ClickHouseHost, Topology } from "../infra/model/topology.ts";
 import type { ActualTable, HostState } from "./actual.ts";
 import * as ddl from "./ddl.ts";
 import type { Declaration, LocalTable, TableDecl } from "./declare.ts";
-import { fullName, zookeeperPathOf } from "./tables.ts";
+import { engineParameters, fullName, zookeeperPathOf } from "./tables.ts";
 import { appendedOrderBy, diffColumns, insertAfter, migrationReasons, ttlChanged } from "./diff.ts";
 import { sameExpression } from "./actual.ts";
 import { quoteName } from "./expressions.ts";
-import { FEATURES, parseVersion, supports, type Feature } from "./features.ts";
+import { FEATURES, featuresUsed, parseVersion, sessionSettings, supports } from "./features.ts";
 
 export type AllowKind = "drop-column" | "drop-table" | "modify-type" | "drop-index";
 export const ALLOW_KINDS: readonly AllowKind[] = ["drop-column", "drop-table", "modify-type", "drop-index"];
@@ -220,7 +220,7 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     const modified = new Set<string>();
     // A key column (partition, sorting, primary or sampling key, or the engine's sign or version column)
     // cannot be altered: 18.16 refuses ("trying to ALTER key column"). Report it before anything runs.
-    const engineRoles = engineColumns(table);
+    const engineRoles = new Map(table.kind === "table" ? engineParameters(table.engine).map((p) => [p.name, p.role]) : []);
     const locked = new Set<string>();
     for (const c of [...d.defaultChanged, ...d.codecChanged.map((x) => x.column), ...d.typeChanged.map((x) => x.column)]) {
       const role = engineRoles.get(c.name) ?? (has(c).inKey ? "a key column" : undefined);
@@ -279,45 +279,12 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
   tasks.sort((a, b) => a.phase - b.phase);
   return {
     declarationHash: declarationHash(decl, t.cluster),
-    tasks: tasks.map((x) => withSettings(x, stateOf.get(x.host)?.version)),
+    tasks: tasks.map((x) => {
+      const settings = sessionSettings(x.sql, stateOf.get(x.host)?.version);
+      return settings ? { ...x, settings } : x;
+    }),
     drift,
     unreachable,
     blocked: drift.some((d) => !d.resolved),
   };
-}
-
-/** 18.16 creates and alters LowCardinality columns only with the experimental setting in the session. */
-function withSettings(task: Task, version: string | undefined): Task {
-  if (!version || supports(parseVersion(version), "lowCardinality") || !/\bLowCardinality\s*\(/.test(task.sql)) return task;
-  return { ...task, settings: { allow_experimental_low_cardinality_type: 1 } };
-}
-
-/** The column a *MergeTree engine takes as its parameter. */
-function engineColumnOf(t: TableDecl): { name: string; role: string } | undefined {
-  if (t.kind !== "table") return undefined;
-  if (t.engine.family === "CollapsingMergeTree") return { name: t.engine.sign, role: "the CollapsingMergeTree sign column" };
-  if (t.engine.family === "ReplacingMergeTree" && t.engine.version) return { name: t.engine.version, role: "the ReplacingMergeTree version column" };
-  return undefined;
-}
-
-/** Every column the engine takes as a parameter: none of them may be altered. */
-function engineColumns(t: TableDecl): Map<string, string> {
-  const out = new Map<string, string>();
-  const main = engineColumnOf(t);
-  if (main) out.set(main.name, main.role);
-  if (t.kind === "table" && t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) out.set(t.engine.isDeleted, "the ReplacingMergeTree is_deleted column");
-  return out;
-}
-
-function featuresUsed(t: TableDecl): [Feature, string][] {
-  const used: [Feature, string][] = [];
-  if (t.kind !== "table") return used;
-  if (t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) used.push(["replacingIsDeleted", "engine.isDeleted"]);
-  t.indexes.forEach((x, i) => used.push(["skippingIndex", `indexes.${i} (${x.name})`]));
-  t.columns.forEach((c, i) => {
-    if (c.codec) used.push(["codec", `columns.${i}.codec (${c.name})`]);
-    if (c.comment !== undefined && t.replicated) used.push(["replicatedComment", `columns.${i}.comment (${c.name})`]);
-  });
-  if (t.ttl) used.push(["ttl", "ttl"]);
-  return used;
 }

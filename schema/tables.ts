@@ -15,3 +15,18 @@ export function distributedColumns<C extends { name: string; default?: { kind: s
   if (t.columns === "writable") return local.filter((c) => c.default?.kind !== "MATERIALIZED" && c.default?.kind !== "ALIAS");
   return t.columns.map((name) => local.find((c) => c.name === name)!);
 }
+
+type EngineDecl =
+  | { family: "MergeTree" | "AggregatingMergeTree" }
+  | { family: "ReplacingMergeTree"; version?: string; isDeleted?: string }
+  | { family: "CollapsingMergeTree"; sign: string };
+
+/** The columns a *MergeTree engine takes as parameters, in the engine's order, each with its role. */
+export function engineParameters(engine: EngineDecl): { name: string; role: string }[] {
+  if (engine.family === "CollapsingMergeTree") return [{ name: engine.sign, role: "the CollapsingMergeTree sign column" }];
+  if (engine.family !== "ReplacingMergeTree") return [];
+  return [
+    ...(engine.version ? [{ name: engine.version, role: "the ReplacingMergeTree version column" }] : []),
+    ...(engine.isDeleted ? [{ name: engine.isDeleted, role: "the ReplacingMergeTree is_deleted column" }] : []),
+  ];
+}
