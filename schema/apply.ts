@@ -60,6 +60,13 @@ export interface ApplyOptions {
   readonly confirmTimeoutMs?: number;
 }
 
+/** Tasks by a key, each group in plan order (Node 20 has no Map.groupBy). */
+function groupBy(tasks: readonly Task[], key: (t: Task) => string): Map<string, Task[]> {
+  const out = new Map<string, Task[]>();
+  for (const t of tasks) out.set(key(t), [...(out.get(key(t)) ?? []), t]);
+  return out;
+}
+
 /** Introspect every host in parallel, one round trip each; an unreachable host is recorded, not fatal. */
 export async function observe(t: Topology, conns: ReadonlyMap<string, HostConnection>): Promise<Map<string, Observed>> {
   const entries = await Promise.all(
@@ -90,7 +97,7 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
 
   const applyId = randomUUID();
   const applied = new Map<string, Task[]>(t.hosts.map((h) => [h.name, []]));
-  const failed = new Map<string, { task: Task; error: string; server: ServerError }>();
+  const failed = new Map<string, NonNullable<HostOutcome["failed"]>>();
   const failure = (task: Task, e: unknown, prefix = "") => {
     const server = serverError(e);
     return { task, error: `${prefix}${formatServerError(server)}`, server };
@@ -110,16 +117,13 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
     record(conns.get(host)!, entries).catch((e) => log(`  ${host.padEnd(width)}  ledger: could not record ${Array.isArray(entries) ? entries.length : 1} row(s): ${formatServerError(serverError(e))}`));
 
   for (const phase of [1, 2, 3, 4, 5] as const) {
-    const byHost = new Map<string, Task[]>();
-    for (const task of first.tasks.filter((x) => x.phase === phase && !failed.has(x.host))) byHost.set(task.host, [...(byHost.get(task.host) ?? []), task]);
+    const byHost = groupBy(first.tasks.filter((x) => x.phase === phase && !failed.has(x.host)), (x) => x.host);
     await Promise.all([...byHost].map(async ([host, tasks]) => {
       const conn = conns.get(host)!;
       const done = applied.get(host)!;
       const entries: LedgerEntry[] = [];
       // Tables are independent: up to STATEMENTS_IN_FLIGHT of them at once; one table's steps in order.
-      const byTable = new Map<string, Task[]>();
-      for (const x of tasks) byTable.set(x.table, [...(byTable.get(x.table) ?? []), x]);
-      const queue = [...byTable.values()];
+      const queue = [...groupBy(tasks, (x) => x.table).values()];
       const worker = async () => {
         for (let steps = queue.shift(); steps && !failed.has(host); steps = queue.shift()) {
           for (const task of steps) {
