@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Create the kind cluster chstack-e2e (1 control-plane + 2 workers, Kubernetes
-# v1.34.4) from the stand-in node image, on a private dockerd.
+# Create the kind cluster chstack-e2e (1 control-plane + CHSTACK_KIND_WORKERS workers, default 2;
+# Kubernetes v1.34.4) from the stand-in node image, on a private dockerd.
 #
 #   e2e/cluster/up.sh [IMAGE-ARCHIVE | current.tsv]...   # extra images to `kind load image-archive`
 #   export KUBECONFIG=${CHSTACK_CACHE:-~/.cache/chstack}/cluster/kubeconfig-chstack-e2e
@@ -11,6 +11,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 [ "$(id -u)" = 0 ] || die "run as root"
 T0=$(date +%s)
+WORKERS=${CHSTACK_KIND_WORKERS:-2}
+[[ $WORKERS =~ ^[1-9]$ ]] || die "CHSTACK_KIND_WORKERS must be 1 to 9, got '$WORKERS'"
 mkdir -p "$D" "$C/logs"
 
 on_exit() {
@@ -25,6 +27,13 @@ on_exit() {
   fi
 }
 trap on_exit EXIT
+
+# Debian's docker engine runs kind's node containers (policy-rc.d keeps apt from starting its service)
+if ! command -v dockerd >/dev/null; then
+  log "installing docker.io with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >>"$C/logs/apt.log" 2>&1 \
+    || { tail -20 "$C/logs/apt.log" >&2; die "apt-get install docker.io failed"; }
+fi
 
 TBIN=$("$ROOT/e2e/toolchain/build.sh" kind kubernetes 2>/dev/null)
 export PATH="$TBIN:$PATH"
@@ -96,10 +105,7 @@ networking:
 nodes:
   - role: control-plane
     image: $NODE_IMAGE
-  - role: worker
-    image: $NODE_IMAGE
-  - role: worker
-    image: $NODE_IMAGE
+$(for _ in $(seq "$WORKERS"); do printf '  - role: worker\n    image: %s\n' "$NODE_IMAGE"; done)
 EOF
   log "kind create cluster --name $CLUSTER (config $cfg)"
   t=$(date +%s)

@@ -41,7 +41,6 @@ PULUMI_VERSION=v3.248.0                 # = npm @pulumi/pulumi 3.248.0
 PULUMI_NODEJS_VERSION=v3.68.0           # v3.248.0's host module is not served
 K8S_PROVIDER_VERSION=4.25.0             # npm @pulumi/kubernetes is 4.34.2: not served
 K8S_PROVIDER_MODVER=v4.0.0-20260115033456-f47bc2d6f199   # = upstream tag v4.25.0
-RANDOM_PROVIDER_VERSION=v4.21.2         # = npm @pulumi/random 4.21.2: not served
 KUBERNETES_VERSION=v1.34.4              # newest 1.34 patch served
 ETCD_VERSION=v3.6.5                     # kubeadm 1.34 DefaultEtcdVersion 3.6.5-0
 KIND_VERSION=v0.33.0                    # newest served
@@ -271,11 +270,6 @@ build_pulumi_resource_kubernetes() {
   rm -rf "$WORK/pulumi-resource-kubernetes"
 }
 
-build_pulumi_resource_random() {
-  log "NOT AVAILABLE pulumi-resource-random: the Go module proxy does not serve github.com/pulumi/pulumi-random/provider/v4 (403 Forbidden, \"This module version is not available\" for @v/list, @latest and @v/$RANDOM_PROVIDER_VERSION)"
-  return 2
-}
-
 build_kubernetes() {
   local v=$KUBERNETES_VERSION x=""
   local minor=${v#v1.}
@@ -337,7 +331,7 @@ build_kube_network_policies() {
     kube-network-policies=sigs.k8s.io/kube-network-policies/cmd
 }
 
-ALL_COMPONENTS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes pulumi-resource-random
+ALL_COMPONENTS=(pulumi pulumi-language-nodejs pulumi-resource-kubernetes
   kubernetes etcd kind crictl containerd cni-plugins kube-network-policies)
 
 if [ "${1:-}" = "--list" ]; then
@@ -347,7 +341,6 @@ fi
 if [ $# -gt 0 ]; then COMPONENTS=("$@"); else COMPONENTS=("${ALL_COMPONENTS[@]}"); fi
 
 start=$SECONDS
-unavailable=()
 for c in "${COMPONENTS[@]}"; do
   fn=build_${c//-/_}
   declare -F "$fn" >/dev/null || die "unknown component '$c' (try --list)"
@@ -361,10 +354,8 @@ for c in "${COMPONENTS[@]}"; do
   set -e
   case $rc in
     0) ;;
-    2) unavailable+=("$c") ;;
     *) die "component $c failed (exit $rc)" ;;
   esac
 done
-[ ${#unavailable[@]} -eq 0 ] || log "not available from the Go module proxy: ${unavailable[*]}"
 log "toolchain ready in $((SECONDS - start))s. PATH=$BIN:\$PATH PULUMI_HOME=$PULUMI_HOME PULUMI_SKIP_UPDATE_CHECK=true; CNI plugins: $TC/cni-bin"
 echo "$BIN"
