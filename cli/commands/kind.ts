@@ -5,7 +5,7 @@ import { Command } from "commander";
 import { summary } from "../catalog.ts";
 import { loadStackConfig } from "../../infra/config/load.ts";
 import { KIND_CLUSTER_NAME, renderKindConfig } from "../../infra/kind/config.ts";
-import { backendUrl, downSteps, missingToolsMessage, upSteps, type Step, type Tool } from "../../infra/kind/steps.ts";
+import { backendUrl, downSteps, localBackendDir, missingToolsMessage, upSteps, type Step, type Tool } from "../../infra/kind/steps.ts";
 import { kubernetesTarget } from "../../infra/model/targets.ts";
 import { buildTopology } from "../../infra/model/topology.ts";
 import { run } from "../options.ts";
@@ -25,6 +25,8 @@ function pulumiEnv(root: string): NodeJS.ProcessEnv {
 }
 
 function execute(steps: readonly Step[], root: string, dryRun: boolean): void {
+  const backend = localBackendDir(pulumiEnv(root).PULUMI_BACKEND_URL!);
+  if (backend && !dryRun) mkdirSync(backend, { recursive: true });
   for (const s of steps) {
     console.log(`${dryRun ? "would" : "==>"} ${s.describe}: ${s.command.join(" ")}${s.unless ? ` || ${s.unless.join(" ")}` : ""}`);
     if (dryRun) continue;

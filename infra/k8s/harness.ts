@@ -16,6 +16,8 @@ export interface Recorded {
   readonly parent?: string;
   readonly dependsOn: readonly string[];
   readonly protect: boolean;
+  /** The URN of the provider a custom resource is registered with. */
+  readonly provider?: string;
 }
 
 export interface Run {
@@ -107,6 +109,7 @@ export async function runProgram(config: StackConfig, opts: RunOptions): Promise
       parent,
       dependsOn: await Promise.all(deps.map((d) => names.get(d) ?? urnOf(d))),
       protect: Boolean(s.opts.protect),
+      provider: s.opts.provider ? await urnOf(s.opts.provider) : undefined,
     };
   }));
   const objects = resources

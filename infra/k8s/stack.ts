@@ -28,6 +28,19 @@ export interface StackOutputs {
   readonly guard: pulumi.Output<string>;
 }
 
+/**
+ * The Kubernetes provider every object uses: the cluster the stack's `kubernetes:` config names (context,
+ * cluster, kubeconfig, as for the default provider), with ConfigMaps and Secrets updated in place. The
+ * provider's default replaces a changed ConfigMap or Secret, and since their names are fixed it deletes
+ * first and then replaces every object that references them: on a real cluster, adding a replica (a new
+ * remote_servers) tried to replace the protected StatefulSets of every host.
+ */
+function kubernetesProvider(): k8s.Provider {
+  const cfg = new pulumi.Config("kubernetes");
+  const pick = (key: "context" | "cluster" | "kubeconfig") => (cfg.get(key) === undefined ? {} : { [key]: cfg.get(key) });
+  return new k8s.Provider("kubernetes", { ...pick("context"), ...pick("cluster"), ...pick("kubeconfig"), enableConfigMapMutable: true, enableSecretMutable: true });
+}
+
 /** `declaration`: the tables the schema step converges (see infra/declaration.ts). */
 export function createStack(config: StackConfig, stack: string, declaration: Declaration): StackOutputs {
   const t = buildTopology(config, kubernetesTarget(config), stack);
@@ -42,11 +55,12 @@ export function createStack(config: StackConfig, stack: string, declaration: Dec
     refuse = reject;
   });
   gate.catch(() => undefined); // the guard's own output reports the refusal
+  const provider = kubernetesProvider();
   const gated: pulumi.ResourceTransformation = (a) => {
     if (!a.type.startsWith("kubernetes:")) return undefined;
     const own = a.opts.dependsOn;
     const dependsOn = gate.then(async () => ([] as pulumi.Input<pulumi.Resource>[]).concat(((await own) ?? []) as pulumi.Input<pulumi.Resource>[]));
-    return { props: a.props, opts: { ...a.opts, dependsOn } };
+    return { props: a.props, opts: { ...a.opts, dependsOn, provider } };
   };
   // As an option of each resource and component below, it applies to them and all their children.
   const transformations = [gated];

@@ -35,6 +35,11 @@ export function missingToolsMessage(missing: readonly Tool[]): string {
 /** The local file backend, kept under .chstack/ (git-ignored) beside the loopback stacks. */
 export const backendUrl = (root: string) => `file://${root}/.chstack/pulumi-state`;
 
+/** The directory of a `file://` backend: the Pulumi CLI refuses one that does not exist ("unable to open bucket"). */
+export function localBackendDir(url: string): string | undefined {
+  return url.startsWith("file://") ? decodeURIComponent(new URL(url).pathname) : undefined;
+}
+
 export function upSteps(e: KindEnv, clusterExists: boolean): Step[] {
   const pulumi = (...args: string[]) => ["pulumi", ...args, "--stack", e.stack];
   return [

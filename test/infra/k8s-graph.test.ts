@@ -58,6 +58,18 @@ for (const [shards, replicas, zkNodes] of [[1, 1, 1], [2, 2, 1], [3, 2, 3]] as c
       }
     });
 
+    test("every object goes through one provider that updates ConfigMaps and Secrets in place", () => {
+      // With the provider's default, a changed ConfigMap (remote_servers, on a new replica) is deleted and
+      // replaced, and with it every StatefulSet that mounts it: seen on the real cluster (e2e step 4).
+      const providers = run.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+      assert.equal(providers.length, 1);
+      const p = providers[0]!;
+      assert.equal(String(p.inputs.enableConfigMapMutable), "true");
+      assert.equal(String(p.inputs.enableSecretMutable), "true");
+      const custom = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
+      assert.deepEqual(custom.filter((r) => r.provider !== p.urn).map((r) => r.name), []);
+    });
+
     test("ClickHouse pods: anti-affinity per shard, probes, security context, Secrets by name", () => {
       const secrets = new Set(byKind(run, "Secret").map((o) => o.metadata.name));
       const configMaps = new Set(byKind(run, "ConfigMap").map((o) => o.metadata.name));

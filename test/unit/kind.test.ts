@@ -2,7 +2,7 @@
 // tools. Docker, kind and the Pulumi CLI do not exist here: what they would do is tested as data.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -77,6 +77,31 @@ describe("kind:up and kind:down", () => {
     const r = chstack("kind", "up");
     assert.equal(r.status, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /kind needs (docker, )?kind, pulumi, which are not on PATH/);
+  });
+
+  test("up creates the local file backend's directory before the first pulumi command (the real CLI refuses a missing one)", () => {
+    // Stand-ins for the three tools: the pulumi one fails as the real CLI did on a first run here
+    // ("unable to open bucket file://...: no such file or directory").
+    const tools = mkdtempSync(join(tmpdir(), "chstack-tools-"));
+    const state = join(tools, "no-such-dir", "pulumi-state");
+    const calls = join(tools, "calls");
+    const tool = (name: string, body: string) => {
+      writeFileSync(join(tools, name), `#!/bin/sh\necho "${name} $*" >> '${calls}'\n${body}\n`);
+      chmodSync(join(tools, name), 0o755);
+    };
+    tool("docker", "exit 0");
+    tool("kind", "exit 0");
+    tool("pulumi", `d=\${PULUMI_BACKEND_URL#file://}; [ -d "$d" ] || { echo "error: unable to open bucket $PULUMI_BACKEND_URL: stat $d: no such file or directory" >&2; exit 1; }`);
+    try {
+      const r = spawnSync(process.execPath, [join(root, "cli/bin.mjs"), "kind", "up"], {
+        cwd: root, encoding: "utf8", env: { PATH: `${tools}:${bin}:/bin`, HOME: process.env.HOME, PULUMI_BACKEND_URL: `file://${state}` },
+      });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.ok(existsSync(state));
+      assert.match(readFileSync(calls, "utf8"), /^pulumi up --yes --stack kind$/m);
+    } finally {
+      rmSync(tools, { recursive: true, force: true });
+    }
   });
 
   test("--dry-run prints the steps it would take", () => {

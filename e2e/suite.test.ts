@@ -1,0 +1,248 @@
+// The program on a real cluster with the real Pulumi engine (e2e/run.sh brings the cluster up and down).
+// Each step is a test; a step runs only when every step before it passed, as each builds on the last.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { loadStackConfig } from "../infra/config/load.ts";
+import { loadDeclaration } from "../infra/declaration.ts";
+import { hostPodName, postgresName, serviceFqdn, usersSecretName } from "../infra/model/names.ts";
+import { kubernetesTarget } from "../infra/model/targets.ts";
+import { buildTopology, type Topology } from "../infra/model/topology.ts";
+import { CACHE, clickhouse, eventually, Kube, progress, ROOT, Runner, workCopy, type RunOptions } from "./support.ts";
+
+const STACK = "e2e";
+const ROWS = 100_000;
+const runId = new Date().toISOString().replace(/[:.]/g, "-");
+const r = new Runner(join(CACHE, "e2e", "logs", runId));
+const passphrase = randomBytes(24).toString("base64url");
+let work = "";
+let env: NodeJS.ProcessEnv = {};
+const timings: [string, number][] = [];
+let broken: string | undefined;
+
+/** A step: skipped work is a failure too, so that a broken step never lets the later ones pass. */
+function step(name: string, body: () => Promise<void>): void {
+  test(name, async () => {
+    if (broken) throw new Error(`not run: "${broken}" failed`);
+    const t0 = Date.now();
+    progress(`step: ${name}`);
+    try {
+      await body();
+    } catch (e) {
+      broken = name;
+      throw e;
+    } finally {
+      timings.push([name, (Date.now() - t0) / 1000]);
+      progress(`step took ${((Date.now() - t0) / 1000).toFixed(0)}s: ${name}`);
+    }
+  });
+}
+
+const pulumi = (args: readonly string[], o: RunOptions = {}) =>
+  r.run("pulumi", [...args, "--stack", STACK, "--non-interactive"], { cwd: work, env, secrets: [passphrase], ...o });
+const npm = (args: readonly string[], o: RunOptions = {}) => r.run("npm", args, { cwd: work, env, secrets: [passphrase], stream: true, ...o });
+
+function topology(): Topology {
+  const { config } = loadStackConfig({ stack: STACK, dir: work });
+  return buildTopology(config, kubernetesTarget(config), STACK);
+}
+
+let t: Topology;
+let kube: Kube;
+let query: (pod: string, sql: string) => Promise<string>;
+let secretValues: string[] = [];
+
+async function connect(): Promise<void> {
+  t = topology();
+  kube = new Kube(r, t.config.kubernetes.namespace);
+  const creds = await kube.secret(`${usersSecretName(t.cluster)}-credentials`);
+  const pg = await kube.secret(`${postgresName(t.cluster)}-credentials`);
+  secretValues = [...Object.values(creds), pg.POSTGRES_PASSWORD!, pg.DATABASE_URL!];
+  query = clickhouse(kube, t.users.admin.name, creds["admin-password"]!);
+}
+
+const pods = () => t.hosts.map((h) => hostPodName(h.name));
+const db = () => t.config.clickhouse.database;
+
+async function statefulSetsReady(): Promise<void> {
+  await eventually("every StatefulSet ready", 300, () => kube.list("statefulsets"), (list) =>
+    list.length > 0 && list.every((s) => s.status?.readyReplicas === s.spec.replicas && s.status?.updatedReplicas === s.spec.replicas));
+}
+
+/** Rows of the e2e batch on each host: pod -> count. */
+async function rowsPerHost(): Promise<Map<string, number>> {
+  const counts = await Promise.all(pods().map(async (p) => [p, Number(await query(p, `SELECT count() FROM ${db()}.sharded_events WHERE event = 'e2e'`))] as const));
+  return new Map(counts);
+}
+
+/** Each shard's replicas hold the same count, every shard holds some, and they add up to `ROWS`. */
+function shardsAgree(counts: Map<string, number>): boolean {
+  const perShard = t.shards.map((s) => new Set(s.hosts.map((h) => counts.get(hostPodName(h.name)))));
+  return perShard.every((set) => set.size === 1 && [...set][0]! > 0) && perShard.reduce((n, set) => n + [...set][0]!, 0) === ROWS;
+}
+
+async function tablesOnEveryHost(): Promise<void> {
+  const declared = (await loadDeclaration(db(), t.config.schema.declaration, work)).tables.map((d) => `${d.database}.${d.name}`).sort();
+  for (const p of pods()) {
+    const have = (await query(p, `SELECT concat(database, '.', name) FROM system.tables WHERE database = '${db()}'`)).split("\n");
+    assert.deepEqual(declared.filter((d) => !have.includes(d)), [], `tables missing on ${p}`);
+  }
+}
+
+async function clusterHostsEverywhere(n: number, seconds: number): Promise<void> {
+  for (const p of pods()) {
+    await eventually(`system.clusters on ${p} lists ${n} hosts`, seconds,
+      () => query(p, `SELECT count() FROM system.clusters WHERE cluster = '${t.cluster}'`), (v) => Number(v) === n);
+  }
+}
+
+before(() => {
+  work = workCopy(join(ROOT, "e2e", "stack", `Pulumi.${STACK}.yaml`), STACK);
+  const bin = process.env.CHSTACK_E2E_TOOLCHAIN_BIN;
+  assert.ok(bin, "CHSTACK_E2E_TOOLCHAIN_BIN is not set: run the suite with npm run test:e2e (e2e/run.sh)");
+  env = {
+    ...process.env,
+    // the dynamic resource's provider (pulumi-resource-pulumi-nodejs) ships with @pulumi/pulumi
+    PATH: `${bin}:${join(work, "node_modules", "@pulumi", "pulumi")}:${process.env.PATH}`,
+    PULUMI_HOME: join(CACHE, "toolchain", "pulumi-home"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_BACKEND_URL: `file://${join(work, ".chstack", "pulumi-state")}`,
+    PULUMI_CONFIG_PASSPHRASE: passphrase,
+  };
+  progress(`work directory ${work}, logs ${r.logDir}`);
+});
+
+after(() => {
+  const table = timings.map(([n, s]) => `${s.toFixed(1).padStart(7)} s  ${n}`).join("\n");
+  writeFileSync(join(r.logDir, "timings.txt"), `${table}\n`);
+  progress(`step times:\n${table}`);
+  if (!broken) rmSync(work, { recursive: true, force: true });
+  else progress(`kept the work directory for a look: ${work}`);
+});
+
+step("1. npm run kind:up: pulumi up from nothing, 2x2, ZooKeeper, Postgres and the schema Job", async () => {
+  await npm(["run", "kind:up", "--", "--stack", STACK]);
+  await connect();
+  assert.equal(t.hosts.length, 4);
+  await statefulSetsReady();
+  const jobs = (await kube.list("jobs")).filter((j) => j.metadata.labels?.["app.kubernetes.io/component"] === "schema");
+  assert.equal(jobs.length, 1, "one schema Job");
+  assert.ok(jobs[0]!.status?.succeeded >= 1, `schema Job ${jobs[0]!.metadata.name} completed`);
+
+  await clusterHostsEverywhere(4, 60);
+  await tablesOnEveryHost();
+
+  const cols = "uuid, event, properties, timestamp, team_id, distinct_id, elements_chain, created_at, _timestamp, _offset";
+  await query(pods()[0]!, `INSERT INTO ${db()}.writable_events (${cols}) SELECT generateUUIDv4(), 'e2e', '{}', now(), 1, toString(number), '', now(), now(), number FROM system.numbers LIMIT ${ROWS}`);
+  const counts = await eventually(`${ROWS} rows on both shards, replicas agreeing`, 180, rowsPerHost, shardsAgree);
+  progress(`rows per host: ${JSON.stringify(Object.fromEntries(counts))}`);
+
+  const pg = await kube.secret(`${postgresName(t.cluster)}-credentials`);
+  const pgPod = `${postgresName(t.cluster)}-0`;
+  const psql = (password: string) => kube.exec(pgPod, "postgres",
+    ["env", `PGPASSWORD=${password}`, "psql", "-h", serviceFqdn(postgresName(t.cluster), t.config.kubernetes.namespace), "-U", pg.POSTGRES_USER!, "-d", pg.POSTGRES_DB!, "-tAc", "SELECT 1"],
+    [password], true);
+  const good = await psql(pg.POSTGRES_PASSWORD!);
+  assert.equal(good.code, 0, `psql with the Secret's password: ${good.out}`);
+  assert.equal(good.stdout.trim(), "1");
+  const bad = await psql(`${pg.POSTGRES_PASSWORD!}x`);
+  assert.notEqual(bad.code, 0, "psql with a wrong password is refused");
+
+  for (const cm of await kube.list("configmaps")) {
+    const text = [...Object.values(cm.data ?? {}), ...Object.values(cm.binaryData ?? {}).map((b) => Buffer.from(b, "base64").toString())].join("\n");
+    for (const v of secretValues) assert.ok(!text.includes(v), `ConfigMap ${cm.metadata.name} holds a Secret value`);
+  }
+  const outputs = (await pulumi(["stack", "output", "--json", "--show-secrets"], { secrets: [passphrase, ...secretValues] })).stdout;
+  for (const v of secretValues) assert.ok(!outputs.includes(v), "a stack output holds a Secret value");
+});
+
+const snapshot = async () => ({ pods: await kube.pods(), statefulSets: new Map((await kube.list("statefulsets")).map((s) => [s.metadata.name, s.metadata.uid])), pvcs: new Map((await kube.list("pvc")).map((p) => [p.metadata.name, p.metadata.uid])) });
+function assertKept(before: Awaited<ReturnType<typeof snapshot>>, now: Awaited<ReturnType<typeof snapshot>>): void {
+  for (const [name, p] of before.pods) {
+    const n = now.pods.get(name);
+    assert.ok(n, `pod ${name} is gone`);
+    assert.equal(n.uid, p.uid, `pod ${name} was recreated`);
+    assert.equal(n.restarts, p.restarts, `pod ${name} restarted`);
+  }
+  for (const [kind, map] of [["StatefulSet", "statefulSets"], ["PVC", "pvcs"]] as const) {
+    for (const [name, uid] of before[map]) assert.equal(now[map].get(name), uid, `${kind} ${name} was replaced or deleted`);
+  }
+}
+
+step("2. pulumi preview shows no change; a second pulumi up changes nothing and restarts no pod", async () => {
+  const s0 = await snapshot();
+  await pulumi(["preview", "--expect-no-changes"]);
+  await pulumi(["up", "--yes", "--expect-no-changes"], { stream: true });
+  assertKept(s0, await snapshot());
+});
+
+step("3. a storage size change is refused, naming the StatefulSet, and nothing is replaced", async () => {
+  const s0 = await snapshot();
+  const original = (await pulumi(["config", "get", "--path", "chstack:clickhouse.storage.size"])).stdout.trim();
+  await pulumi(["config", "set", "--path", "chstack:clickhouse.storage.size", "2Gi"]);
+  try {
+    const up = await pulumi(["up", "--yes"], { stream: true, allowFailure: true });
+    assert.notEqual(up.code, 0, "pulumi up exited 0");
+    assert.match(up.out, new RegExp(`StatefulSet ${t.shards[0]!.hosts[0]!.name}\\b[^\\n]*volumeClaimTemplates`), "the refusal names the StatefulSet and field");
+    assertKept(s0, await snapshot());
+  } finally {
+    await pulumi(["config", "set", "--path", "chstack:clickhouse.storage.size", original]);
+  }
+  await pulumi(["preview", "--expect-no-changes"]);
+});
+
+step("4. 2x2 -> 2x3: new hosts get the tables and their shard's rows; no pod restarts; only new objects and remote_servers change", async () => {
+  const s0 = await snapshot();
+  await pulumi(["config", "set", "--path", "chstack:clickhouse.replicas", "3"]);
+  const oldHosts = new Set(t.hosts.map((h) => h.name));
+  const plan = JSON.parse((await pulumi(["preview", "--json"])).stdout) as { steps: { op: string; urn: string; oldState?: { outputs?: any }; newState?: { inputs?: any } }[] };
+  const changed = plan.steps.filter((s) => s.op !== "same").map((s) => {
+    const state = s.newState?.inputs ?? s.oldState?.outputs;
+    return `${s.op} ${s.urn.split("::")[2]} ${state?.metadata?.name ?? s.urn.split("::")[3]}`;
+  });
+  progress(`plan:\n  ${changed.join("\n  ")}`);
+  await connect(); // the topology of the new config
+  const newHosts = t.hosts.filter((h) => !oldHosts.has(h.name)).map((h) => h.name);
+  assert.equal(newHosts.length, 2);
+  const unexpected = changed.filter((c) => {
+    const [op, type, name] = c.split(" ");
+    if (op === "create" && newHosts.some((h) => name!.startsWith(h))) return false;
+    if (op === "update" && type === "kubernetes:core/v1:ConfigMap" && name!.endsWith("-remote-servers")) return false;
+    if ((op === "create" || op === "delete") && name!.startsWith("schema-")) return false; // the schema Job of the new topology
+    if (op === "update" && type === "pulumi:pulumi:Stack") return false; // its outputs
+    return true;
+  });
+  assert.deepEqual(unexpected, [], "only new hosts' objects, the schema Job and remote_servers change");
+
+  await pulumi(["up", "--yes"], { stream: true });
+  await statefulSetsReady();
+  assertKept(s0, await snapshot());
+  await clusterHostsEverywhere(6, 180); // remote_servers reaches the running pods through the ConfigMap volume
+  await tablesOnEveryHost();
+  const counts = await eventually("the new replicas caught up with their shard", 180, rowsPerHost, shardsAgree);
+  progress(`rows per host: ${JSON.stringify(Object.fromEntries(counts))}`);
+});
+
+step("5. pulumi destroy as the README documents it, then npm run kind:down", async () => {
+  const s0 = await snapshot();
+  const refused = await pulumi(["destroy", "--yes"], { stream: true, allowFailure: true });
+  assert.notEqual(refused.code, 0, "pulumi destroy of protected StatefulSets exited 0");
+  assert.match(refused.out, /protected/);
+  assertKept(s0, await snapshot());
+
+  await pulumi(["state", "unprotect", "--all", "--yes"]);
+  await pulumi(["destroy", "--yes"], { stream: true });
+  const ns = t.config.kubernetes.namespace;
+  await eventually(`namespace ${ns} deleted`, 180, () => kube.exists("namespace", ns, false), (v) => !v);
+  await eventually("no PersistentVolume of the stack left", 180, () => kube.list("pv", false),
+    (pvs) => pvs.every((pv) => pv.spec?.claimRef?.namespace !== ns));
+  const leftovers = await r.run("kubectl", ["get", "all,configmaps,secrets,pvc,networkpolicies,pv,clusterroles,clusterrolebindings", "-A", "-l", "app.kubernetes.io/part-of=chstack", "-o", "name"]);
+  assert.equal(leftovers.stdout.trim(), "", "objects of the stack left");
+
+  await npm(["run", "kind:down", "--", "--stack", STACK]);
+  const clusters = await r.run("kind", ["get", "clusters"], { env });
+  assert.ok(!clusters.stdout.split("\n").includes("chstack"), "the kind cluster is gone");
+});
