@@ -201,7 +201,8 @@ step("4. 2x2 -> 2x3: new hosts get the tables and their shard's rows; no pod res
   const plan = JSON.parse((await pulumi(["preview", "--json"])).stdout) as { steps: { op: string; urn: string; oldState?: { outputs?: any }; newState?: { inputs?: any } }[] };
   const changed = plan.steps.filter((s) => s.op !== "same").map((s) => {
     const state = s.newState?.inputs ?? s.oldState?.outputs;
-    return `${s.op} ${s.urn.split("::")[2]} ${state?.metadata?.name ?? s.urn.split("::")[3]}`;
+    const [, , types, name] = s.urn.split("::");
+    return `${s.op} ${types!.split("$").pop()} ${state?.metadata?.name ?? name}`; // the type without its parents
   });
   progress(`plan:\n  ${changed.join("\n  ")}`);
   await connect(); // the topology of the new config
@@ -211,7 +212,8 @@ step("4. 2x2 -> 2x3: new hosts get the tables and their shard's rows; no pod res
     const [op, type, name] = c.split(" ");
     if (op === "create" && newHosts.some((h) => name!.startsWith(h))) return false;
     if (op === "update" && type === "kubernetes:core/v1:ConfigMap" && name!.endsWith("-remote-servers")) return false;
-    if ((op === "create" || op === "delete") && name!.startsWith("schema-")) return false; // the schema Job of the new topology
+    if (op === "replace" && name!.startsWith("schema-")) return false; // the schema Job (and its bundle) of the new topology
+    if (op === "read" && type === "pulumi:pulumi:StackReference") return false; // the guard's previous outputs
     if (op === "update" && type === "pulumi:pulumi:Stack") return false; // its outputs
     return true;
   });

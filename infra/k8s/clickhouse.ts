@@ -22,6 +22,8 @@ export interface ClickHouseClusterArgs {
   /** The Kubernetes topology. */
   readonly topology: Topology;
   readonly credentials: Credentials;
+  /** The hosts the previous run had (its StatefulSet shapes); undefined on a first install. */
+  readonly previousHosts: Promise<ReadonlySet<string> | undefined>;
 }
 
 const F = CLICKHOUSE_FILES;
@@ -50,10 +52,17 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
       data: pick([F.zookeeper, F.distributedDdl, F.serverSettings, F.profiles, F.quotas]),
     }, parent);
     // Its own ConfigMap: a topology change touches this object alone, and ClickHouse reloads it in place.
-    const remoteServers = new k8s.core.v1.ConfigMap(`${name}-remote-servers`, {
+    // On an existing install it changes only once the new hosts are ready: ClickHouse 18.16 resolves every
+    // host of the new list when it reloads, and a name not yet in DNS fails the reload and leaves the server
+    // with no cluster at all (seen on a real cluster, 2x2 -> 2x3). The StatefulSets name it by its fixed
+    // name, not by its output, so that this order makes no cycle.
+    const byHost = new Map<string, k8s.apps.v1.StatefulSet>(); // filled below, before the promise resolves
+    const newHostsReady = args.previousHosts.then((previous) =>
+      previous ? [...byHost].filter(([host]) => !previous.has(host)).map(([, sts]) => sts) : []);
+    new k8s.core.v1.ConfigMap(`${name}-remote-servers`, {
       metadata: { name: remoteServersConfigMapName(t.cluster), namespace: ns, labels: lbl },
       data: pick([F.remoteServers]),
-    }, parent);
+    }, { parent: this, dependsOn: newHostsReady });
 
     const pw = args.credentials.clickhouse;
     this.credentialsSecret = `${usersSecretName(t.cluster)}-credentials`;
@@ -92,7 +101,7 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
         new k8s.core.v1.Service(`${name}-${h.name}`, hostService(t, h), parent);
         const stsArgs = hostStatefulSet(t, h, {
           commonConfigMap: common.metadata.name,
-          remoteServersConfigMap: remoteServers.metadata.name,
+          remoteServersConfigMap: remoteServersConfigMapName(t.cluster),
           hostConfigMap: hostConfig.metadata.name,
           usersSecret: users.metadata.name,
           credentialsSecret: credentials.metadata.name,
@@ -101,6 +110,7 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
         const sts: k8s.apps.v1.StatefulSet = new k8s.apps.v1.StatefulSet(`${name}-${h.name}`, stsArgs, { parent: this, protect: true, dependsOn: previous ? [previous] : [] });
         shapes[h.name] = shapeOf(stsArgs);
         statefulSets.push(sts);
+        byHost.set(h.name, sts);
         previous = sts;
       }
       // Headless: the shard's name resolves to every replica of it.

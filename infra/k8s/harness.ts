@@ -51,6 +51,15 @@ function unwrap(v: unknown): any {
   return v;
 }
 
+/** The resources of a dependsOn: arrays, promises and Outputs of them, nested (as the SDK takes it). */
+async function gather(d: unknown): Promise<pulumi.Resource[]> {
+  if (!d) return [];
+  if (Array.isArray(d)) return (await Promise.all(d.map(gather))).flat();
+  if (d instanceof Promise) return gather(await d);
+  if (pulumi.Output.isInstance(d)) return gather(await new Promise((r) => (d as pulumi.Output<unknown>).apply(r)));
+  return [d as pulumi.Resource];
+}
+
 /** One run per process: Pulumi's runtime state is global. */
 export async function runProgram(config: StackConfig, opts: RunOptions): Promise<Run> {
   const sentinel = opts.sentinel ?? "generated-at-pulumi-up";
@@ -102,7 +111,7 @@ export async function runProgram(config: StackConfig, opts: RunOptions): Promise
   const names = new Map(seen.map((s, i) => [s.resource, urns[i]!]));
   const resources = await Promise.all(seen.map(async (s, i) => {
     const parent = s.opts.parent ? names.get(s.opts.parent) ?? (await urnOf(s.opts.parent)) : undefined;
-    const deps = ([] as pulumi.Resource[]).concat(((await s.opts.dependsOn) ?? []) as pulumi.Resource[]);
+    const deps = await gather(s.opts.dependsOn);
     return {
       type: s.type, name: s.name, urn: urns[i]!,
       inputs: inputs.get(`${s.type}::${s.name}`)?.inputs ?? {},

@@ -73,8 +73,13 @@ export function createStack(config: StackConfig, stack: string, declaration: Dec
   const coordination = config.coordination.kind === "zookeeper"
     ? new ZooKeeper("zookeeper", { topology: t }, { dependsOn: after, transformations })
     : new Keeper("keeper", { topology: t }, { dependsOn: after, transformations });
+  // This stack's own previous outputs: what its StatefulSets were (the guard, and the hosts already there).
+  const self = new pulumi.StackReference("previous-run", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}` });
+  const previousShapes = self.getOutput("statefulSetShapes") as pulumi.Output<Shapes | undefined>;
+  const previousHosts = new Promise<ReadonlySet<string> | undefined>((resolve) =>
+    previousShapes.apply((previous) => resolve(previous ? new Set(Object.keys(previous)) : undefined)));
   const creds = credentials("chstack", t);
-  const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds }, { dependsOn: [coordination, ...after], transformations });
+  const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds, previousHosts }, { dependsOn: [coordination, ...after], transformations });
   const postgres = new Postgres("postgres", { topology: t, password: creds.postgres }, { dependsOn: after, transformations });
   // After every ClickHouse host is ready (Pulumi waits for each StatefulSet's rollout), before the app.
   const schema = new Schema("schema", { topology: t, declaration, credentialsSecret: clickhouse.credentialsSecret }, { dependsOn: [clickhouse], transformations });
@@ -88,10 +93,8 @@ export function createStack(config: StackConfig, stack: string, declaration: Dec
   networkPolicies("network", t, { dependsOn: after, transformations });
 
   const shapes: Shapes = { ...coordination.shapes, ...clickhouse.shapes, ...postgres.shapes };
-  // This stack's own previous outputs: what its StatefulSets were.
-  const self = new pulumi.StackReference("previous-run", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}` });
-  const guard = self.getOutput("statefulSetShapes").apply((previous) => {
-    const problems = shapeProblems(previous as Shapes | undefined, shapes);
+  const guard = previousShapes.apply((previous) => {
+    const problems = shapeProblems(previous, shapes);
     if (problems.length > 0) {
       const e = new pulumi.RunError(`refused, nothing changed:\n  ${problems.join("\n  ")}`);
       refuse(e);

@@ -101,5 +101,13 @@ describe("the StatefulSet guard", () => {
   test("adding a replica is not a change to any existing StatefulSet", () => {
     const more = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, replicas: 3 } }, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
     assert.ok(more.ok, more.error);
+    // Found on a real cluster: ClickHouse 18.16 reloading a remote_servers that names a host not yet in DNS
+    // fails and is left with no cluster. The new list waits for the new hosts, and only for them.
+    const waitsOn = (run: typeof more) => {
+      const cm = run.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.endsWith("-remote-servers"))!;
+      return run.resources.filter((r) => cm.dependsOn.includes(r.urn) && r.type === "kubernetes:apps/v1:StatefulSet").map((r) => r.inputs.metadata.name).sort();
+    };
+    assert.deepEqual(waitsOn(more), ["chi-events-0-2", "chi-events-1-2"]);
+    assert.deepEqual(waitsOn(first), [], "a first install publishes the list with the hosts");
   });
 });
