@@ -3,12 +3,11 @@ import { summary } from "../catalog.ts";
 import { apply, PlanBlockedError, planFor } from "../../schema/apply.ts";
 import { lastApply, type LedgerStatus } from "../../schema/ledger.ts";
 import { ALLOW_KINDS, type AllowKind } from "../../schema/plan.ts";
-import { loopbackTarget } from "../../infra/model/targets.ts";
-import { buildTopology } from "../../infra/model/topology.ts";
+import { loopbackHosts } from "../../infra/loopback/hosts.ts";
 import { closeAll, connectAll } from "../../infra/loopback/schema.ts";
 import { loadDeclaration } from "../../infra/declaration.ts";
 import { readSecrets } from "../../infra/loopback/secrets.ts";
-import { secretsFile, stateDir, withStackLock } from "../../infra/loopback/state.ts";
+import { readState, secretsFile, stateDir, withStackLock } from "../../infra/loopback/state.ts";
 import { loadFromOptions, run, withStackOptions, type StackOptions } from "../options.ts";
 import { formatApply, formatPlan } from "../schema-format.ts";
 
@@ -17,7 +16,7 @@ type SchemaOptions = StackOptions & { declaration?: string; allow?: AllowKind[] 
 /** The loopback stack's topology, connections and declaration. */
 async function open(opts: SchemaOptions) {
   const { config, stack } = loadFromOptions(opts);
-  const t = buildTopology(config, loopbackTarget(config), stack);
+  const t = loopbackHosts(config, stack, readState(stateDir(stack))).topology;
   const secrets = readSecrets(secretsFile(stack));
   if (!secrets) throw new Error(`stack ${stack} has no credentials yet: run \`chstack up --stack ${stack}\` first`);
   const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);

@@ -21,10 +21,15 @@ export function formatStatus(st: StackStatus): string {
   for (const h of st.hosts) {
     rows.push([
       h.name, h.role, h.shard === null ? "-" : String(h.shard), h.replica === null ? "-" : String(h.replica),
-      Object.entries(h.ports).map(([k, v]) => `${k} ${v}`).join(", "), h.pid === null ? "-" : String(h.pid), h.state,
+      Object.entries(h.ports).map(([k, v]) => `${k} ${v}`).join(", "), h.pid === null ? "-" : String(h.pid), stateOf(h),
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const up = st.hosts.filter((h) => h.state === "up").length;
-  return [`stack ${st.stack}, cluster ${st.cluster}: ${up} of ${st.hosts.length} servers up`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())].join("\n");
+  const cleanup = st.pendingCleanup.map((c) => `replica metadata of the removed host ${c.host} is still in ZooKeeper (since ${c.since}${c.lastError ? `; last error: ${c.lastError}` : ""}): the next \`chstack up\` retries`);
+  return [`stack ${st.stack}, cluster ${st.cluster}: ${up} of ${st.hosts.length} servers up`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()), ...cleanup].join("\n");
 }
+
+/** up / down, and for a ClickHouse host in the middle of a topology change, where it stands. */
+const stateOf = (h: StackStatus["hosts"][number]) =>
+  h.wanted === false ? `${h.state}, to retire` : h.state === "up" && h.published === false ? "up, not published" : h.state;

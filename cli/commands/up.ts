@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { summary } from "../catalog.ts";
 import { up } from "../../infra/loopback/up.ts";
 import { closeAll, connectAll } from "../../infra/loopback/schema.ts";
@@ -16,22 +16,27 @@ export function upCommand(): Command {
     .option("--restart", "restart, one at a time, running servers whose files changed in a way that needs a restart")
     .option("--no-schema", "do not apply the declared schema after the servers are up")
     .option("-d, --declaration <module>", "the schema declaration module (default: the built-in PostHog events schema)")
+    .addOption(new Option("--allow <kind...>", "allow a destructive topology change: drop-shard removes shards that hold rows").choices(["drop-shard"]))
+    .option("--purge-removed", "delete the data of hosts the config no longer has (default: kept under .chstack/<stack>/retired/)")
     .option("--json", "print the final status as JSON (progress goes to stderr)")
     .addHelpText(
       "after",
       "\nStarts what is missing, restarts what died, leaves healthy servers alone. Generated credentials are\n" +
         "kept under .chstack/<stack>/ (0600). Installs the Debian packages it needs when run as root.\n" +
+        "A changed shards or replicas count adds or removes hosts (docs/scaling.md): new hosts get the schema and\n" +
+        "their shard's data before remote_servers lists them; a shard that holds rows is removed only with\n" +
+        "--allow drop-shard.\n" +
         "Exit status: 0 converged, 1 failed (what this run started is stopped again), 64 bad command line.",
     )
-    .action(async (opts: StackOptions & { restart?: boolean; schema: boolean; declaration?: string }) =>
+    .action(async (opts: StackOptions & { restart?: boolean; schema: boolean; declaration?: string; allow?: string[]; purgeRemoved?: boolean }) =>
       run(opts, async () => {
         const { config, stack } = loadFromOptions(opts);
         const log = (line: string) => (opts.json ? console.error(line) : console.log(line));
         log(`stack ${stack}: cluster ${config.clickhouse.cluster}, ${config.clickhouse.shards} shards x ${config.clickhouse.replicas} replicas, ${config.coordination.size} ZooKeeper node(s), Postgres`);
         let schemaOutcome = "schema: skipped (--no-schema)";
-        const { postgres } = await up({
-          stack, config, restart: opts.restart, log,
-          afterStart: opts.schema === false ? undefined : async (t, secrets) => {
+        const { postgres, published } = await up({
+          stack, config, restart: opts.restart, log, allowDropShard: opts.allow?.includes("drop-shard"), purgeRemoved: opts.purgeRemoved,
+          schema: opts.schema === false ? undefined : async (t, secrets) => {
             const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);
             const conns = connectAll(t, secrets);
             log("schema: planning and applying the declared tables on every host");
@@ -39,15 +44,18 @@ export function upCommand(): Command {
               const r = await apply(decl, t, conns, { log });
               schemaOutcome = `schema: ${formatApply(r)}`;
               if (!r.converged) process.exitCode = 1;
+              return r.converged;
             } catch (e) {
               if (!(e instanceof PlanBlockedError)) throw e;
               schemaOutcome = `${formatPlan(e.plan, stack)}\nschema: ${e.message}; the servers are up, run \`chstack schema plan\` for details`;
               process.exitCode = 1;
+              return false;
             } finally {
               await closeAll(conns);
             }
           },
         });
+        if (!published) process.exitCode = 1;
         const st = status({ stack, config });
         if (opts.json) return console.log(JSON.stringify(st, null, 2));
         console.log(`${schemaOutcome}\n\n${formatStatus(st)}\n\n${connectionHelp(st, postgres)}`);

@@ -4,7 +4,7 @@
 import { basename as base } from "node:path";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { CLICKHOUSE_FILES } from "../render/clickhouse/index.ts";
+import { clickhouseFiles } from "../render/clickhouse/index.ts";
 import type { ClickHouseHost, Topology } from "../model/topology.ts";
 import { coordinationStatefulSetName, serviceFqdn, zookeeperRootChain } from "../model/names.ts";
 import { HOST_LABEL, labels, REPLICA_LABEL, selectorLabels, SHARD_LABEL } from "./labels.ts";
@@ -52,7 +52,6 @@ export function hostStatefulSet(t: Topology, h: ClickHouseHost, o: HostObjects):
   const p = h.endpoint.ports;
   const lbl = hostLabels(t, h);
   const shard = shardSelector(t, h.address.shardIndex);
-  const F = CLICKHOUSE_FILES;
   const coordination = `${serviceFqdn(coordinationStatefulSetName(t.cluster, t.coordination.kind), t.config.kubernetes.namespace)}:${t.config.coordination.ports.client}`;
   const item = (path: string) => ({ key: base(path), path: base(path) });
   return {
@@ -102,9 +101,9 @@ export function hostStatefulSet(t: Topology, h: ClickHouseHost, o: HostObjects):
               name: "config-d",
               projected: {
                 sources: [
-                  { configMap: { name: o.commonConfigMap, items: [F.zookeeper, F.distributedDdl, F.serverSettings].map(item) } },
-                  { configMap: { name: o.remoteServersConfigMap, items: [item(F.remoteServers)] } },
-                  { configMap: { name: o.hostConfigMap, items: [F.listen, F.paths, F.logger, F.macros].map(item) } },
+                  { configMap: { name: o.commonConfigMap, items: clickhouseFiles({ scope: "common", dir: "config.d" }).map(item) } },
+                  { configMap: { name: o.remoteServersConfigMap, items: clickhouseFiles({ scope: "topology" }).map(item) } },
+                  { configMap: { name: o.hostConfigMap, items: clickhouseFiles({ scope: "host" }).map(item) } },
                 ],
               },
             },
@@ -112,8 +111,8 @@ export function hostStatefulSet(t: Topology, h: ClickHouseHost, o: HostObjects):
               name: "users-d",
               projected: {
                 sources: [
-                  { configMap: { name: o.commonConfigMap, items: [F.profiles, F.quotas].map(item) } },
-                  { secret: { name: o.usersSecret, items: [item(F.users)] } },
+                  { configMap: { name: o.commonConfigMap, items: clickhouseFiles({ scope: "common", dir: "users.d" }).map(item) } },
+                  { secret: { name: o.usersSecret, items: clickhouseFiles({ scope: "secret" }).map(item) } },
                 ],
               },
             },

@@ -10,7 +10,7 @@ import {
 } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import {
-  CLICKHOUSE_FILES, hashPasswords, interserverPasswordForEnv, renderClickHouseHost, renderClickHouseShared, renderUsers,
+  CLICKHOUSE_FILES, clickhouseFiles, hashPasswords, interserverPasswordForEnv, renderClickHouseHost, renderClickHouseShared, renderUsers,
 } from "../render/clickhouse/index.ts";
 import type { Credentials } from "./credentials.ts";
 import { hostService, hostStatefulSet, shardSelector } from "./clickhouse-host.ts";
@@ -49,7 +49,7 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
 
     const common = new k8s.core.v1.ConfigMap(`${name}-common`, {
       metadata: { name: commonConfigMapName(t.cluster), namespace: ns, labels: lbl },
-      data: pick([F.zookeeper, F.distributedDdl, F.serverSettings, F.profiles, F.quotas]),
+      data: pick(clickhouseFiles({ scope: "common" })),
     }, parent);
     // Its own ConfigMap: a topology change touches this object alone, and ClickHouse reloads it in place.
     // On an existing install it changes only once the new hosts are ready: ClickHouse 18.16 resolves every
@@ -61,7 +61,7 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
       previous ? [...byHost].filter(([host]) => !previous.has(host)).map(([, sts]) => sts) : []);
     new k8s.core.v1.ConfigMap(`${name}-remote-servers`, {
       metadata: { name: remoteServersConfigMapName(t.cluster), namespace: ns, labels: lbl },
-      data: pick([F.remoteServers]),
+      data: pick(clickhouseFiles({ scope: "topology" })),
     }, { parent: this, dependsOn: newHostsReady });
 
     const pw = args.credentials.clickhouse;
@@ -87,7 +87,7 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
     }, parent);
 
     // Files read only at start: their checksum is in each pod template (remote_servers and users are not).
-    const restartShared = [F.zookeeper, F.distributedDdl, F.serverSettings].map((p) => shared[p]).join("\n");
+    const restartShared = clickhouseFiles({ scope: "common", delivery: "restart" }).map((p) => shared[p]).join("\n");
     const statefulSets: k8s.apps.v1.StatefulSet[] = [];
     const shapes: Shapes = {};
     for (const shard of t.shards) {

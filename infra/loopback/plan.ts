@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import type { Topology } from "../model/topology.ts";
 import { loopbackConfigDir } from "../model/targets.ts";
-import { CLICKHOUSE_FILES } from "../render/clickhouse/index.ts";
+import { reloadsInPlace } from "../render/clickhouse/index.ts";
 import type { Files } from "../render/files.ts";
 import { POSTGRES_NAME, type Role, type StackState } from "./state.ts";
 
@@ -25,9 +25,6 @@ export type Action =
   | { readonly kind: "keep"; readonly server: Server; readonly pid: number }
   | { readonly kind: "reload"; readonly server: Server; readonly pid: number; readonly changed: readonly string[] }
   | { readonly kind: "restart"; readonly server: Server; readonly pid: number; readonly changed: readonly string[] };
-
-/** Files ClickHouse re-reads while running: the cluster list and everything in users.d. */
-const HOT_RELOADED = new Set<string>([CLICKHOUSE_FILES.remoteServers, CLICKHOUSE_FILES.profiles, CLICKHOUSE_FILES.quotas, CLICKHOUSE_FILES.users]);
 
 /** Every server of the stack, in start order: ZooKeeper, ClickHouse, Postgres. */
 export function serversOf(t: Topology, files: Files, launch: { zookeeper: string; postgres: string }): Server[] {
@@ -63,17 +60,20 @@ export function planUp(servers: readonly Server[], state: StackState | undefined
     const paths = new Set([...Object.keys(now), ...Object.keys(rec.files)]);
     const changed = [...paths].filter((p) => now[p] !== rec.files[p]).sort();
     if (changed.length === 0) return { kind: "keep", server, pid: rec.pid };
-    const hot = server.role === "clickhouse" && changed.every((p) => HOT_RELOADED.has(p.slice(loopbackConfigDir(server.name).length + 1)));
+    const hot = server.role === "clickhouse" && changed.every((p) => reloadsInPlace(p.slice(loopbackConfigDir(server.name).length + 1)));
     return { kind: hot ? "reload" : "restart", server, pid: rec.pid, changed };
   });
 }
 
-/** Refuse a topology change on a running stack (scaling is not built yet). */
+/**
+ * Refuse what a running stack cannot change: the ZooKeeper ensemble's size and the cluster's name (every
+ * replica's ZooKeeper path holds it). Shards and replicas change through infra/model/change.ts.
+ */
 export function topologyChange(t: Topology, state: StackState | undefined, anyAlive: boolean): string | undefined {
   if (!state || !anyAlive) return undefined;
-  const was = `${state.shards} shards x ${state.replicas} replicas, ${state.coordinationSize} ZooKeeper node(s), cluster ${state.cluster}`;
-  const now = `${t.shards.length} shards x ${t.shards[0]!.hosts.length} replicas, ${t.coordination.nodes.length} ZooKeeper node(s), cluster ${t.cluster}`;
+  const was = `${state.coordinationSize} ZooKeeper node(s), cluster ${state.cluster}`;
+  const now = `${t.coordination.nodes.length} ZooKeeper node(s), cluster ${t.cluster}`;
   return was === now
     ? undefined
-    : `stack ${state.stack} is running ${was}; the config asks for ${now}. Changing the topology of a running stack is not supported yet: restore the config, or stop the stack first (chstack down keeps the data)`;
+    : `stack ${state.stack} is running ${was}; the config asks for ${now}. A running stack keeps its ZooKeeper ensemble size and cluster name: restore the config, or stop the stack first (chstack down keeps the data)`;
 }

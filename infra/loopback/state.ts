@@ -47,6 +47,14 @@ const stateSchema = z.object({
   processes: z.record(z.string(), processSchema),
   /** Postgres's own directory (its data directory is `data` inside), chosen on the first `up`. */
   postgresHome: z.string().optional(),
+  /** Every ClickHouse host the stack has, with the port slot it keeps for life (infra/loopback/hosts.ts). */
+  hosts: z.record(z.string(), z.object({ shard: z.number().int(), replica: z.number().int(), slot: z.number().int() })).optional(),
+  /** The hosts in remote_servers: the cluster as queries see it. */
+  published: z.array(z.string()).optional(),
+  /** Removed hosts whose replica metadata is still in ZooKeeper: retried by every `up` until it is gone. */
+  cleanup: z.array(z.object({ host: z.string(), since: z.string(), lastError: z.string().optional() })).optional(),
+  /** Removed hosts and where their data was kept (null: purged). */
+  retired: z.array(z.object({ host: z.string(), at: z.string(), keptIn: z.string().nullable() })).optional(),
 });
 export type StackState = z.infer<typeof stateSchema>;
 

@@ -1,8 +1,7 @@
 // `chstack status`: every server of the stack with its ports, pid and state. The JSON shape is documented
 // in docs/cli.md and stable for scripts.
-import { loopbackTarget } from "../model/targets.ts";
-import { buildTopology } from "../model/topology.ts";
 import type { StackConfig } from "../config/schema.ts";
+import { loopbackHosts } from "./hosts.ts";
 import { isOurs } from "./procs.ts";
 import { POSTGRES_NAME, readState, secretsFile, stateDir, type Role } from "./state.ts";
 
@@ -14,6 +13,10 @@ export interface HostStatus {
   readonly ports: Readonly<Record<string, number>>;
   readonly pid: number | null;
   readonly state: "up" | "down";
+  /** ClickHouse hosts: listed in remote_servers (a new host is not until its schema converged and it caught up). */
+  readonly published?: boolean;
+  /** ClickHouse hosts: false for a host the config no longer has, still to retire. */
+  readonly wanted?: boolean;
 }
 
 export interface StackStatus {
@@ -24,12 +27,18 @@ export interface StackStatus {
   readonly postgresHome: string | null;
   readonly hosts: readonly HostStatus[];
   readonly secretsFile: string;
+  /** Removed hosts whose replica metadata is still in ZooKeeper (the next `up` retries), with the last error. */
+  readonly pendingCleanup: readonly { host: string; since: string; lastError?: string }[];
 }
 
 export function status(opts: { stack: string; config: StackConfig; cwd?: string }): StackStatus {
-  const t = buildTopology(opts.config, loopbackTarget(opts.config), opts.stack);
   const dir = stateDir(opts.stack, opts.cwd);
   const state = readState(dir);
+  const lh = loopbackHosts(opts.config, opts.stack, state);
+  const t = lh.topology;
+  const published = new Set(state ? lh.published.map((h) => h.name) : []);
+  const wanted = new Set(t.hosts.map((h) => h.name));
+  const leaving = lh.published.filter((h) => !wanted.has(h.name)).map((h) => lh.byName.get(h.name)!);
   const of = (name: string) => {
     const p = state?.processes[name];
     const up = Boolean(p && isOurs(p));
@@ -37,8 +46,11 @@ export function status(opts: { stack: string; config: StackConfig; cwd?: string 
   };
   const hosts: HostStatus[] = [
     ...t.coordination.nodes.map((n) => ({ name: n.name, role: "zookeeper" as const, shard: null, replica: null, ports: { ...n.endpoint.ports }, ...of(n.name) })),
-    ...t.hosts.map((h) => ({ name: h.name, role: "clickhouse" as const, shard: h.address.shardIndex, replica: h.address.replicaIndex, ports: { ...h.endpoint.ports }, ...of(h.name) })),
+    ...[...t.hosts, ...leaving].map((h) => ({
+      name: h.name, role: "clickhouse" as const, shard: h.address.shardIndex, replica: h.address.replicaIndex, ports: { ...h.endpoint.ports }, ...of(h.name),
+      published: published.has(h.name), wanted: wanted.has(h.name),
+    })),
     { name: POSTGRES_NAME, role: "postgres" as const, shard: null, replica: null, ports: { tcp: t.postgres.port }, ...of(POSTGRES_NAME) },
   ];
-  return { stack: opts.stack, cluster: t.cluster, stateDir: dir, postgresHome: state?.postgresHome ?? null, hosts, secretsFile: secretsFile(opts.stack, opts.cwd) };
+  return { stack: opts.stack, cluster: t.cluster, stateDir: dir, postgresHome: state?.postgresHome ?? null, hosts, secretsFile: secretsFile(opts.stack, opts.cwd), pendingCleanup: state?.cleanup ?? [] };
 }

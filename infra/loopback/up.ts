@@ -1,17 +1,21 @@
 // `chstack up`: converge the loopback stack to its config. ZooKeeper first (ready by `srvr`), its root
 // znodes, then ClickHouse with exactly the rendered files (ready by /ping and a query), then Postgres.
-// Healthy servers are left alone. Any failure, or Ctrl-C, stops what this run started.
+// Healthy servers are left alone. Any failure, or Ctrl-C, stops what this run started. A changed host
+// list runs the steps of infra/model/change.ts: new hosts start unpublished, get the schema and catch up,
+// then remote_servers is published by hot reload, then removed hosts retire and leave ZooKeeper.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { StackConfig } from "../config/schema.ts";
+import { describeChange, planChange, type TopologyChange } from "../model/change.ts";
 import { zookeeperRootChain } from "../model/names.ts";
-import { loopbackPortRange } from "../model/ports.ts";
-import { loopbackTarget } from "../model/targets.ts";
-import { buildTopology, type Topology } from "../model/topology.ts";
+import type { Topology } from "../model/topology.ts";
 import { hashPasswords } from "../render/clickhouse/index.ts";
 import { renderLoopback } from "../render/loopback.ts";
 import { ensurePackages } from "./packages.ts";
+import { catchUpAll, ChangeRefused, cleanUp, guardShardRemoval, retire, waitPublished, type ChangeContext } from "./change.ts";
+import { loopbackHosts, publishedShards, type LoopbackHosts } from "./hosts.ts";
 import { fingerprint, planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
+import type { CatchUp } from "./replicas.ts";
 import { initPostgres, postgresHome, postgresIdentity, postgresLog } from "./postgres.ts";
 import { isOurs, portIsFree, sleep, startServer, stopServer, tailOf, type ProcessRecord } from "./procs.ts";
 import {
@@ -29,8 +33,15 @@ export interface UpOptions {
   readonly cwd?: string;
   /** Allow restarting running servers whose files changed (one at a time). */
   readonly restart?: boolean;
-  /** Runs once every server is healthy, still under the stack's lock (the schema step). */
-  readonly afterStart?: (t: Topology, secrets: StackSecrets) => Promise<void>;
+  /** Remove shards that hold rows (`--allow drop-shard`). */
+  readonly allowDropShard?: boolean;
+  /** Delete the data of removed hosts instead of keeping it under retired/. */
+  readonly purgeRemoved?: boolean;
+  /**
+   * Runs once every server is healthy, still under the stack's lock: the schema step, on every wanted host.
+   * Resolves whether it converged; new hosts are published only when it did.
+   */
+  readonly schema?: (t: Topology, secrets: StackSecrets) => Promise<boolean>;
   readonly log: (line: string) => void;
 }
 
@@ -38,6 +49,11 @@ export interface UpResult {
   readonly topology: Topology;
   readonly dir: string;
   readonly actions: readonly Action[];
+  /** The host-list change this run made, or found already made. */
+  readonly change: TopologyChange;
+  /** Whether remote_servers now lists the wanted hosts (false: new hosts wait, unpublished, for their schema). */
+  readonly published: boolean;
+  readonly catchUps: readonly CatchUp[];
   /** The stack's own Postgres user and database (their password is in the secrets file). */
   readonly postgres: { readonly user: string; readonly database: string };
 }
@@ -60,20 +76,34 @@ export async function up(opts: UpOptions): Promise<UpResult> {
   return withStackLock(dir, "up", async () => {
     const began = Date.now();
     ensurePackages(log);
-    const t = buildTopology(config, loopbackTarget(config), stack);
     const state = readState(dir);
+    const lh = loopbackHosts(config, stack, state);
+    const t = lh.topology;
     const alive = (name: string) => Boolean(state?.processes[name] && isOurs(state.processes[name]));
     const refused = topologyChange(t, state, Object.keys(state?.processes ?? {}).some(alive));
     if (refused) throw new StartError(refused);
-    checkPortClash(stack, t, opts.cwd);
+    if (lh.portRange.last > 65535) throw new StartError(`loopback.portBase: the hosts' ports would run to ${lh.portRange.last}, past 65535; choose a lower portBase`);
+    checkPortClash(stack, lh.portRange, opts.cwd);
+    const change = planChange(lh.published, lh.wanted);
+    if (change.steps.length > 0) log(`topology change: ${describeChange(change)}`);
 
     const secrets = ensureSecrets(dir, stack, config, t, opts.cwd);
+    if (change.steps.some((s) => s.kind === "guard")) {
+      try {
+        await guardShardRemoval({ secrets, byName: lh.byName, state: state!, log }, change, Boolean(opts.allowDropShard));
+      } catch (e) {
+        throw new StartError(e instanceof ChangeRefused ? e.message : `cannot tell whether the shards to remove hold rows: ${(e as Error).message}`);
+      }
+    }
     const pgHome = postgresHome(dir, postgresIdentity(), state?.postgresHome);
-    const files = renderLoopback(t, hashPasswords(clickhousePasswords(secrets)));
-    const servers = serversOf(t, files, {
+    const hashes = hashPasswords(clickhousePasswords(secrets));
+    const launch = {
       zookeeper: zookeeperSpec(t, t.coordination.nodes[0]!, dir).args.filter((a) => a.startsWith("-X")).join(" "),
       postgres: postgresSpec(t, pgHome).args.join(" "),
-    });
+    };
+    // Until the publish step, every host (new ones too) lists the hosts published before.
+    const published = change.steps.length > 0 ? publishedShards(lh.byName, change.published.before) : undefined;
+    const servers = serversOf(t, renderLoopback(t, hashes, { published }), launch);
     const actions = planUp(servers, state, alive);
     const restarts = actions.filter((a) => a.kind === "restart");
     if (restarts.length > 0 && !opts.restart) {
@@ -85,7 +115,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     }
     await checkPortsFree(actions.filter((a) => a.kind === "start").map((a) => a.server));
 
-    const run = new Run(dir, t, secrets, state, pgHome, log);
+    const run = new Run(dir, t, secrets, state, pgHome, lh, change, log);
     const onSigint = () => void run.abort("interrupted").finally(() => process.exit(130));
     process.once("SIGINT", onSigint);
     try {
@@ -110,8 +140,25 @@ export async function up(opts: UpOptions): Promise<UpResult> {
       ? `all ${actions.length} servers were already running; nothing restarted (${seconds} s)`
       : `${started} of ${actions.length} servers started in ${seconds} s`);
     // The servers are healthy and stay up whatever the schema step says.
-    await opts.afterStart?.(t, secrets);
-    return { topology: t, dir, actions, postgres: { user: secrets.postgres.user, database: secrets.postgres.database } };
+    const converged = opts.schema ? await opts.schema(t, secrets) : undefined;
+    const result = { topology: t, dir, actions, change, postgres: { user: secrets.postgres.user, database: secrets.postgres.database } };
+    const ctx = run.context();
+    if (change.steps.length === 0) {
+      await cleanUp(ctx); // what an earlier run could not clean is retried
+      return { ...result, published: true, catchUps: [] };
+    }
+    if (change.steps.some((s) => s.kind === "schema") && converged !== true) {
+      log(`the new hosts are running but not published in remote_servers: their schema ${converged === false ? "did not converge" : "was not applied (--no-schema)"}; no query reaches them. Fix that and run \`chstack up\` again`);
+      return { ...result, published: false, catchUps: [] };
+    }
+    const catchUps = await catchUpAll(ctx, change);
+    run.publish(serversOf(t, renderLoopback(t, hashes), launch));
+    await waitPublished(ctx, change.published.after);
+    log(`  remote_servers now lists ${change.published.after.length} hosts on every host (hot reload, no restart)`);
+    await retire(ctx, change, change.published.after, Boolean(opts.purgeRemoved));
+    const cleaned = await cleanUp(ctx);
+    if (cleaned.failed) process.exitCode = 1;
+    return { ...result, published: true, catchUps };
   });
 }
 
@@ -127,8 +174,7 @@ function ensureSecrets(dir: string, stack: string, config: StackConfig, t: Topol
   return secrets;
 }
 
-function checkPortClash(stack: string, t: Topology, cwd?: string): void {
-  const mine = loopbackPortRange(t.config.loopback.portBase, t.hosts.length);
+function checkPortClash(stack: string, mine: { first: number; last: number }, cwd?: string): void {
   for (const other of otherStacks(stack, cwd)) {
     const running = Object.values(other.state.processes).some((p) => isOurs(p));
     const r = other.state.portRange;
@@ -154,14 +200,34 @@ class Run {
 
   constructor(
     private readonly dir: string, private readonly t: Topology, private readonly secrets: StackSecrets, prev: StackState | undefined,
-    private readonly pgHome: string, private readonly log: (l: string) => void,
+    private readonly pgHome: string, private readonly hosts: LoopbackHosts, change: TopologyChange, private readonly log: (l: string) => void,
   ) {
-    const range = loopbackPortRange(t.config.loopback.portBase, t.hosts.length);
     this.state = {
+      ...prev,
       stack: t.stack, cluster: t.cluster, shards: t.shards.length, replicas: t.shards[0]!.hosts.length,
-      coordinationSize: t.coordination.nodes.length, portRange: range, processes: { ...prev?.processes }, postgresHome: pgHome,
+      coordinationSize: t.coordination.nodes.length, portRange: hosts.portRange, processes: { ...prev?.processes }, postgresHome: pgHome,
+      hosts: { ...hosts.slots },
+      published: (change.steps.length > 0 ? change.published.before : change.published.after).map((h) => h.name),
     };
     writeState(dir, this.state);
+  }
+
+  /** The change steps' view of this run. */
+  context(): ChangeContext {
+    return {
+      dir: this.dir, t: this.t, secrets: this.secrets, byName: this.hosts.byName, state: this.state,
+      save: () => writeState(this.dir, this.state), log: this.log,
+    };
+  }
+
+  /** Write remote_servers of the wanted hosts to each of them (ClickHouse reloads it) and record it. */
+  publish(servers: readonly Server[]): void {
+    for (const s of servers.filter((x) => x.role === "clickhouse")) {
+      this.writeFiles(s);
+      this.record(s, this.current(s.name)!);
+    }
+    this.state.published = this.hosts.wanted.map((h) => h.name);
+    writeState(this.dir, this.state);
   }
 
   current(name: string) {

@@ -3,7 +3,8 @@
 //
 //   base + 0                 Postgres
 //   base + 1 + 3i .. +2      coordination node i (client, peer, election); 5 nodes at most (schema)
-//   base + 20 + 3h .. +2     ClickHouse host h = shard * replicas + replica (tcp, http, interserver)
+//   base + 20 + 3h .. +2     ClickHouse host slot h (tcp, http, interserver): shard * replicas + replica
+//                            on a first `up`; a host keeps its slot for life, new hosts take free ones
 
 const COORDINATION_OFFSET = 1;
 const CLICKHOUSE_OFFSET = 20;
@@ -36,6 +37,6 @@ export function loopbackClickHousePorts(base: number, hostIndex: number): ClickH
 }
 
 /** The inclusive port range a loopback stack of this size uses. */
-export function loopbackPortRange(base: number, hosts: number): { first: number; last: number } {
-  return { first: base, last: loopbackClickHousePorts(base, hosts - 1).interserver };
+export function loopbackPortRange(base: number, slots: number): { first: number; last: number } {
+  return { first: base, last: loopbackClickHousePorts(base, slots - 1).interserver };
 }

@@ -45,14 +45,18 @@ export interface Target {
 /** Where a loopback host's config.xml and its config.d/, users.d/ live, relative to the state dir. */
 export const loopbackConfigDir = (host: string) => `clickhouse/${host}/config`;
 
-/** Real local processes on 127.0.0.1, each host in its own directory under the stack's state dir. */
-export function loopbackTarget(config: StackConfig): Target {
+/**
+ * Real local processes on 127.0.0.1, each host in its own directory under the stack's state dir. A host's
+ * ports come from its slot: by default its index in the flat host list; a running stack keeps each host's
+ * recorded slot (infra/loopback/hosts.ts), so scaling never moves a running host to other ports.
+ */
+export function loopbackTarget(config: StackConfig, slotOf: (host: string, index: number) => number = (_, i) => i): Target {
   const base = config.loopback.portBase;
   const local: Networks = { ip: ["127.0.0.1"], hostRegexp: [] };
   return {
     kind: "loopback",
     clickhouse: ({ name, index }) => ({
-      endpoint: { host: "127.0.0.1", listenHost: "127.0.0.1", ports: loopbackClickHousePorts(base, index) },
+      endpoint: { host: "127.0.0.1", listenHost: "127.0.0.1", ports: loopbackClickHousePorts(base, slotOf(name, index)) },
       paths: {
         data: `clickhouse/${name}/data/`,
         tmp: `clickhouse/${name}/data/tmp/`,

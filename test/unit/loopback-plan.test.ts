@@ -70,12 +70,13 @@ describe("up's plan", () => {
     assert.equal(kinds({ clickhouse: { shards: 2 } }, "pg with other settings").postgres, "restart");
   });
 
-  test("a topology change on a running stack is refused, on a stopped one allowed", () => {
+  test("a running stack changes shards and replicas, but not its ZooKeeper ensemble size or cluster name", () => {
     const before = servers({ clickhouse: { shards: 2, replicas: 2 } });
     const state = stateOf(before.servers, before.t);
-    const after = servers({ clickhouse: { shards: 3, replicas: 2 } }).t;
-    assert.match(topologyChange(after, state, true) ?? "", /is running 2 shards x 2 replicas.*asks for 3 shards x 2 replicas.*not supported yet/);
-    assert.equal(topologyChange(after, state, false), undefined);
+    assert.equal(topologyChange(servers({ clickhouse: { shards: 3, replicas: 1 } }).t, state, true), undefined);
+    const bigger = servers({ clickhouse: { shards: 2, replicas: 2 }, coordination: { kind: "zookeeper", size: 3 } }).t;
+    assert.match(topologyChange(bigger, state, true) ?? "", /is running 1 ZooKeeper node\(s\), cluster posthog; the config asks for 3 ZooKeeper node\(s\)/);
+    assert.equal(topologyChange(bigger, state, false), undefined);
     assert.equal(topologyChange(before.t, state, true), undefined);
   });
 });

@@ -3,18 +3,26 @@
 import type { ClickHouseHost, Topology } from "../../model/topology.ts";
 import { configFile, el } from "../xml.ts";
 
+/** The hosts remote_servers lists for one shard: during a topology change, the published ones only. */
+export interface PublishedShard {
+  readonly hosts: readonly Pick<ClickHouseHost, "endpoint">[];
+}
+
 /**
- * Every shard and replica. Inter-server queries log in as the inter-server user; its password is read
+ * Every published shard and replica (by default the topology's). Inter-server queries log in as the inter-server user; its password is read
  * from an environment variable (`from_env`), so it is not in this file. `replace` makes the cluster list
  * ours alone: example clusters of an image's own config.xml are dropped.
  */
-export function renderRemoteServers(t: Topology): string {
+export function renderRemoteServers(t: Topology, shards: readonly PublishedShard[] = t.shards): string {
   const user = t.users.interserver.name;
-  return configFile(`the ${t.cluster} cluster: ${t.shards.length} shards x ${t.shards[0]?.hosts.length ?? 0} replicas`, [
+  const shape = shards.every((s) => s.hosts.length === shards[0]?.hosts.length)
+    ? `${shards.length} shards x ${shards[0]?.hosts.length ?? 0} replicas`
+    : `${shards.length} shards, ${shards.map((s) => s.hosts.length).join("/")} replicas`;
+  return configFile(`the ${t.cluster} cluster: ${shape}`, [
     el("remote_servers", [
       el(
         t.cluster,
-        t.shards.map((shard) =>
+        shards.map((shard) =>
           el("shard", [
             el("internal_replication", "true"),
             ...shard.hosts.map((h) =>

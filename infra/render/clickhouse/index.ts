@@ -2,36 +2,22 @@
 // host files, and the two base files a server without its own config.xml needs.
 import type { ClickHouseHost, Topology } from "../../model/topology.ts";
 import type { Files } from "../files.ts";
-import { renderDistributedDdl, renderMacros, renderRemoteServers, renderZookeeper } from "./cluster.ts";
+import { renderDistributedDdl, renderMacros, renderRemoteServers, renderZookeeper, type PublishedShard } from "./cluster.ts";
 import { renderBaseConfig, renderBaseUsers, renderListen, renderLogger, renderPaths, renderServerSettings } from "./server.ts";
 import { renderProfiles, renderQuotas, renderUsers, type PasswordHashes } from "./users.ts";
 
 export { hashPasswords, sha256Hex, type PasswordHashes } from "./users.ts";
-export { interserverPasswordForEnv } from "./cluster.ts";
+export { interserverPasswordForEnv, type PublishedShard } from "./cluster.ts";
 
-/** File names, relative to the server's config directory (where config.xml is). */
-export const CLICKHOUSE_FILES = {
-  baseConfig: "config.xml",
-  baseUsers: "users.xml",
-  remoteServers: "config.d/chstack-remote-servers.xml",
-  zookeeper: "config.d/chstack-zookeeper.xml",
-  distributedDdl: "config.d/chstack-distributed-ddl.xml",
-  serverSettings: "config.d/chstack-settings.xml",
-  listen: "config.d/chstack-listen.xml",
-  paths: "config.d/chstack-paths.xml",
-  logger: "config.d/chstack-logger.xml",
-  macros: "config.d/chstack-macros.xml",
-  profiles: "users.d/chstack-profiles.xml",
-  quotas: "users.d/chstack-quotas.xml",
-  users: "users.d/chstack-users.xml",
-} as const;
+export { CLICKHOUSE_FILE_TABLE, CLICKHOUSE_FILES, clickhouseFiles, reloadsInPlace } from "./catalog.ts";
+import { CLICKHOUSE_FILES } from "./catalog.ts";
 
 const F = CLICKHOUSE_FILES;
 
 /** Files every host of the cluster shares, but for the users file (it needs the password hashes). */
-export function renderClickHouseShared(t: Topology): Files {
+export function renderClickHouseShared(t: Topology, published?: readonly PublishedShard[]): Files {
   return {
-    [F.remoteServers]: renderRemoteServers(t),
+    [F.remoteServers]: renderRemoteServers(t, published),
     [F.zookeeper]: renderZookeeper(t),
     [F.distributedDdl]: renderDistributedDdl(t),
     [F.serverSettings]: renderServerSettings(t),
@@ -41,8 +27,8 @@ export function renderClickHouseShared(t: Topology): Files {
 }
 
 /** Files every host of the cluster shares. `users` holds password hashes: a Secret on Kubernetes. */
-export function renderClickHouseCommon(t: Topology, hashes: PasswordHashes): Files {
-  return { ...renderClickHouseShared(t), [F.users]: renderUsers(t, hashes) };
+export function renderClickHouseCommon(t: Topology, hashes: PasswordHashes, published?: readonly PublishedShard[]): Files {
+  return { ...renderClickHouseShared(t, published), [F.users]: renderUsers(t, hashes) };
 }
 
 export { renderUsers };
@@ -58,11 +44,11 @@ export function renderClickHouseHost(host: ClickHouseHost): Files {
 }
 
 /** Everything one server reads, base files included: what the loopback target writes per host. */
-export function renderClickHouseServer(t: Topology, host: ClickHouseHost, hashes: PasswordHashes): Files {
+export function renderClickHouseServer(t: Topology, host: ClickHouseHost, hashes: PasswordHashes, published?: readonly PublishedShard[]): Files {
   return {
     [F.baseConfig]: renderBaseConfig(),
     [F.baseUsers]: renderBaseUsers(),
-    ...renderClickHouseCommon(t, hashes),
+    ...renderClickHouseCommon(t, hashes, published),
     ...renderClickHouseHost(host),
   };
 }

@@ -1,0 +1,123 @@
+// What a topology change asks of running ClickHouse hosts: how many rows each table holds, whether a
+// replica has caught up with a peer, and the removal of a retired replica's metadata from ZooKeeper.
+// Used by infra/loopback/change.ts; every statement is valid on 18.16 and current ClickHouse.
+import zookeeper from "node-zookeeper-client";
+import type { ClickHouseHost } from "../model/topology.ts";
+import { sleep } from "./procs.ts";
+import type { StackSecrets } from "./secrets.ts";
+import { clickhouseClient } from "./servers.ts";
+
+export interface TableRows {
+  readonly table: string;
+  readonly rows: number;
+}
+
+async function query<T>(host: ClickHouseHost, secrets: StackSecrets, sql: string): Promise<T[]> {
+  const client = clickhouseClient(host, secrets, "admin");
+  try {
+    return await (await client.query({ query: sql, format: "JSONEachRow" })).json<T>();
+  } finally {
+    await client.close();
+  }
+}
+
+/** Rows per table (active parts) on one host, every database but the system ones; tables with no rows omitted. */
+export async function rowsPerTable(host: ClickHouseHost, secrets: StackSecrets): Promise<TableRows[]> {
+  const rows = await query<{ db: string; t: string; rows: string }>(host, secrets,
+    "SELECT database AS db, table AS t, sum(rows) AS rows FROM system.parts WHERE active AND database NOT IN ('system', 'information_schema', 'INFORMATION_SCHEMA') GROUP BY database, table ORDER BY database, table");
+  return rows.map((r) => ({ table: `${r.db}.${r.t}`, rows: Number(r.rows) })).filter((r) => r.rows > 0);
+}
+
+interface ReplicaRow { db: string; t: string; queue: string; zk: string }
+
+async function replicated(host: ClickHouseHost, secrets: StackSecrets): Promise<Map<string, ReplicaRow>> {
+  const rows = await query<ReplicaRow>(host, secrets, "SELECT database AS db, table AS t, queue_size AS queue, zookeeper_path AS zk FROM system.replicas");
+  return new Map(rows.map((r) => [`${r.db}.${r.t}`, r]));
+}
+
+export interface CatchUp {
+  readonly host: string;
+  readonly peer: string;
+  readonly rows: number;
+  readonly seconds: number;
+}
+
+/**
+ * Wait until `host` holds, for every replicated table of `peer` that shares its ZooKeeper path, an empty
+ * replication queue and at least the rows the peer had when last looked at. Progress every 2 s.
+ */
+export async function waitCaughtUp(
+  host: ClickHouseHost, peer: ClickHouseHost, secrets: StackSecrets, log: (l: string) => void, timeoutMs = 30 * 60_000,
+): Promise<CatchUp> {
+  const began = Date.now();
+  let lastLog = 0;
+  for (;;) {
+    const [peerTables, peerRows] = await Promise.all([replicated(peer, secrets), rowsPerTable(peer, secrets)]);
+    const [mine, myRows] = await Promise.all([replicated(host, secrets), rowsPerTable(host, secrets)]);
+    const rowsOf = (list: TableRows[], table: string) => list.find((r) => r.table === table)?.rows ?? 0;
+    const tables = [...peerTables.keys()].filter((t) => mine.get(t)?.zk === peerTables.get(t)!.zk);
+    const missing = [...peerTables.keys()].filter((t) => !mine.has(t));
+    const want = tables.reduce((n, t) => n + rowsOf(peerRows, t), 0);
+    const have = tables.reduce((n, t) => n + Math.min(rowsOf(myRows, t), rowsOf(peerRows, t)), 0);
+    const queued = tables.reduce((n, t) => n + Number(mine.get(t)!.queue), 0);
+    const done = missing.length === 0 && queued === 0 && tables.every((t) => rowsOf(myRows, t) >= rowsOf(peerRows, t));
+    const seconds = (Date.now() - began) / 1000;
+    if (done) return { host: host.name, peer: peer.name, rows: want, seconds };
+    if (missing.length > 0 && seconds > 30) throw new Error(`${host.name} lacks the replicated table(s) ${missing.join(", ")} of its peer ${peer.name}: its schema did not converge`);
+    if (Date.now() - began > timeoutMs) {
+      throw new Error(`${host.name} did not catch up with ${peer.name} in ${Math.round(timeoutMs / 1000)} s: ${have} of ${want} rows, ${queued} replication task(s) queued`);
+    }
+    if (Date.now() - lastLog >= 2000) {
+      lastLog = Date.now();
+      log(`  ${host.name.padEnd(22)} catching up with ${peer.name}: ${have} of ${want} rows (${want === 0 ? 100 : Math.floor((have / want) * 100)}%), ${queued} queued`);
+    }
+    await sleep(500);
+  }
+}
+
+function zk<T>(fn: (cb: (e: unknown, v?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((e, v) => (e ? reject(e instanceof Error ? e : new Error(String(e))) : resolve(v as T))));
+}
+
+/**
+ * Remove the replica metadata of the named (retired) hosts from every replicated table under the cluster's
+ * ZooKeeper root: exactly `<table>/replicas/<host>`, never another replica's node, and the table's node
+ * too once no replica is left (a removed shard). A table node is one with `replicas` and `metadata` children.
+ * Returns the znodes removed. The hosts must be stopped: a running replica would recreate its node.
+ */
+export async function removeReplicaMetadata(connect: string, root: string, hosts: readonly string[]): Promise<string[]> {
+  const client = zookeeper.createClient(connect, { sessionTimeout: 10_000, retries: 3 });
+  const removed: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`ZooKeeper at ${connect} did not accept a session in 10 s`)), 10_000);
+      client.once("connected", () => (clearTimeout(timer), resolve()));
+      client.connect();
+    });
+    const children = (path: string) => zk<string[]>((cb) => client.getChildren(path, (e, c) => cb(e, c)));
+    const removeTree = async (path: string): Promise<void> => {
+      for (const c of await children(path)) await removeTree(`${path}/${c}`);
+      await zk<void>((cb) => client.remove(path, -1, (e) => cb(e)));
+    };
+    const visit = async (path: string): Promise<void> => {
+      const kids = await children(path).catch(() => [] as string[]);
+      if (kids.includes("replicas") && kids.includes("metadata")) {
+        const replicas = await children(`${path}/replicas`);
+        for (const h of hosts.filter((x) => replicas.includes(x))) {
+          await removeTree(`${path}/replicas/${h}`);
+          removed.push(`${path}/replicas/${h}`);
+        }
+        if (replicas.length > 0 && replicas.every((r) => hosts.includes(r))) {
+          await removeTree(path);
+          removed.push(path);
+        }
+        return;
+      }
+      for (const k of kids) await visit(path === "/" ? `/${k}` : `${path}/${k}`);
+    };
+    await visit(root);
+    return removed;
+  } finally {
+    client.close();
+  }
+}
