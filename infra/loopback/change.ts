@@ -3,10 +3,11 @@
 // and removing their replica metadata from ZooKeeper. `up` calls these in the model's order.
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { LEDGER_DATABASE } from "../../schema/ledger.ts";
 import type { HostRef, TopologyChange } from "../model/change.ts";
 import type { ClickHouseHost, Topology } from "../model/topology.ts";
 import { isOurs, sleep, stopServer } from "./procs.ts";
-import { removeReplicaMetadata, rowsPerTable, waitCaughtUp, type CatchUp } from "./replicas.ts";
+import { removeReplicaMetadata, replicatedTables, rowsPerTable, waitCaughtUp, type CatchUp } from "./replicas.ts";
 import type { StackSecrets } from "./secrets.ts";
 import { clickhouseClient } from "./servers.ts";
 import type { StackState } from "./state.ts";
@@ -36,9 +37,18 @@ export async function guardShardRemoval(
   for (const shard of change.removed.shards) {
     const hosts = change.published.before.filter((h) => h.shard === shard);
     const running = hosts.filter((h) => aliveIn(c.state, h.name));
+    // A table replicated beyond the shard (PostHog's `noshard` paths) keeps its rows on the hosts that stay.
+    const staying = change.published.before.find((h) => !change.removed.shards.includes(h.shard) && aliveIn(c.state, h.name));
+    const sharedPaths = staying ? new Set([...(await replicatedTables(c.byName.get(staying.name)!, c.secrets)).values()].map((r) => r.zk)) : new Set<string>();
     const counts = new Map<string, number>();
     for (const h of running) {
-      for (const r of await rowsPerTable(c.byName.get(h.name)!, c.secrets)) counts.set(r.table, Math.max(counts.get(r.table) ?? 0, r.rows));
+      const host = c.byName.get(h.name)!;
+      const paths = await replicatedTables(host, c.secrets);
+      for (const r of await rowsPerTable(host, c.secrets)) {
+        // The ledger records each host's own applies: it goes with the host.
+        if (r.table.startsWith(`${LEDGER_DATABASE}.`)) continue;
+        if (!sharedPaths.has(paths.get(r.table)?.zk ?? "")) counts.set(r.table, Math.max(counts.get(r.table) ?? 0, r.rows));
+      }
     }
     const held = [...counts].map(([table, rows]) => `${table} (${rows} rows)`);
     const why = running.length === 0

@@ -28,9 +28,10 @@ export async function rowsPerTable(host: ClickHouseHost, secrets: StackSecrets):
   return rows.map((r) => ({ table: `${r.db}.${r.t}`, rows: Number(r.rows) })).filter((r) => r.rows > 0);
 }
 
-interface ReplicaRow { db: string; t: string; queue: string; zk: string }
+export interface ReplicaRow { db: string; t: string; queue: string; zk: string }
 
-async function replicated(host: ClickHouseHost, secrets: StackSecrets): Promise<Map<string, ReplicaRow>> {
+/** The host's replicated tables (`db.table`) with their ZooKeeper path and replication queue size. */
+export async function replicatedTables(host: ClickHouseHost, secrets: StackSecrets): Promise<Map<string, ReplicaRow>> {
   const rows = await query<ReplicaRow>(host, secrets, "SELECT database AS db, table AS t, queue_size AS queue, zookeeper_path AS zk FROM system.replicas");
   return new Map(rows.map((r) => [`${r.db}.${r.t}`, r]));
 }
@@ -52,8 +53,8 @@ export async function waitCaughtUp(
   const began = Date.now();
   let lastLog = 0;
   for (;;) {
-    const [peerTables, peerRows] = await Promise.all([replicated(peer, secrets), rowsPerTable(peer, secrets)]);
-    const [mine, myRows] = await Promise.all([replicated(host, secrets), rowsPerTable(host, secrets)]);
+    const [peerTables, peerRows] = await Promise.all([replicatedTables(peer, secrets), rowsPerTable(peer, secrets)]);
+    const [mine, myRows] = await Promise.all([replicatedTables(host, secrets), rowsPerTable(host, secrets)]);
     const rowsOf = (list: TableRows[], table: string) => list.find((r) => r.table === table)?.rows ?? 0;
     const tables = [...peerTables.keys()].filter((t) => mine.get(t)?.zk === peerTables.get(t)!.zk);
     const missing = [...peerTables.keys()].filter((t) => !mine.has(t));

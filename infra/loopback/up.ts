@@ -154,7 +154,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const catchUps = await catchUpAll(ctx, change);
     run.publish(serversOf(t, renderLoopback(t, hashes), launch));
     await waitPublished(ctx, change.published.after);
-    log(`  remote_servers now lists ${change.published.after.length} hosts on every host (hot reload, no restart)`);
+    const n = change.published.after.length;
+    log(`  remote_servers now lists ${n} host${n === 1 ? "" : "s"} on every host (hot reload, no restart)`);
     await retire(ctx, change, change.published.after, Boolean(opts.purgeRemoved));
     const cleaned = await cleanUp(ctx);
     if (cleaned.failed) process.exitCode = 1;

@@ -55,7 +55,7 @@ describe("loopback 2x2 from the golden rendering", () => {
       const exe = readFileSync(`/proc/${h.pid}/cmdline`, "utf8").split("\0")[0]!;
       assert.match(exe, h.role === "zookeeper" ? /java$/ : h.role === "clickhouse" ? /clickhouse-server$/ : /postgres$/, h.name);
     }
-    assert.deepEqual(st.hosts[2], { name: "chi-posthog-0-1", role: "clickhouse", shard: 0, replica: 1, ports: { tcp: 31123, http: 31124, interserver: 31125 }, pid: st.hosts[2].pid, state: "up" });
+    assert.deepEqual(st.hosts[2], { name: "chi-posthog-0-1", role: "clickhouse", shard: 0, replica: 1, ports: { tcp: 31123, http: 31124, interserver: 31125 }, pid: st.hosts[2].pid, state: "up", published: true, wanted: true });
   });
 
   test("system.clusters lists 4 hosts in 2 shards", async () => {
