@@ -24,6 +24,11 @@ export interface ClickHouseClusterArgs {
   readonly credentials: Credentials;
   /** The hosts the previous run had (its StatefulSet shapes); undefined on a first install. */
   readonly previousHosts: Promise<ReadonlySet<string> | undefined>;
+  /**
+   * On an existing install, what the new remote_servers also waits for: the schema Job, so that no
+   * Distributed query is routed to a new host before its tables exist (infra/model/change.ts, publish).
+   */
+  readonly publishAfter?: Promise<readonly pulumi.Resource[]>;
 }
 
 const F = CLICKHOUSE_FILES;
@@ -57,8 +62,11 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
     // with no cluster at all (seen on a real cluster, 2x2 -> 2x3). The StatefulSets name it by its fixed
     // name, not by its output, so that this order makes no cycle.
     const byHost = new Map<string, k8s.apps.v1.StatefulSet>(); // filled below, before the promise resolves
-    const newHostsReady = args.previousHosts.then((previous) =>
-      previous ? [...byHost].filter(([host]) => !previous.has(host)).map(([, sts]) => sts) : []);
+    const newHostsReady = args.previousHosts.then(async (previous): Promise<pulumi.Resource[]> => {
+      if (!previous) return [];
+      const added = [...byHost].filter(([host]) => !previous.has(host)).map(([, sts]) => sts);
+      return added.length === 0 ? [] : [...added, ...((await args.publishAfter) ?? [])];
+    });
     new k8s.core.v1.ConfigMap(`${name}-remote-servers`, {
       metadata: { name: remoteServersConfigMapName(t.cluster), namespace: ns, labels: lbl },
       data: pick(clickhouseFiles({ scope: "topology" })),

@@ -79,10 +79,15 @@ export function createStack(config: StackConfig, stack: string, declaration: Dec
   const previousHosts = new Promise<ReadonlySet<string> | undefined>((resolve) =>
     previousShapes.apply((previous) => resolve(previous ? new Set(Object.keys(previous)) : undefined)));
   const creds = credentials("chstack", t);
-  const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds, previousHosts }, { dependsOn: [coordination, ...after], transformations });
+  let schemaDone!: (r: pulumi.Resource[]) => void;
+  const publishAfter = new Promise<pulumi.Resource[]>((resolve) => (schemaDone = resolve));
+  const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds, previousHosts, publishAfter }, { dependsOn: [coordination, ...after], transformations });
   const postgres = new Postgres("postgres", { topology: t, password: creds.postgres }, { dependsOn: after, transformations });
-  // After every ClickHouse host is ready (Pulumi waits for each StatefulSet's rollout), before the app.
-  const schema = new Schema("schema", { topology: t, declaration, credentialsSecret: clickhouse.credentialsSecret }, { dependsOn: [clickhouse], transformations });
+  // After every ClickHouse host is ready (Pulumi waits for each StatefulSet's rollout), before the app. On
+  // an existing install that adds hosts, the new remote_servers waits for it in turn (publishAfter), so the
+  // Job waits for the StatefulSets, not for the whole component.
+  const schema = new Schema("schema", { topology: t, declaration, credentialsSecret: clickhouse.credentialsSecret }, { dependsOn: [...clickhouse.statefulSets], transformations });
+  schemaDone([schema]);
   const app = config.app
     ? new App("app", {
       topology: t,

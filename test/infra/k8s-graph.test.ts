@@ -47,7 +47,9 @@ for (const [shards, replicas, zkNodes] of [[1, 1, 1], [2, 2, 1], [3, 2, 3]] as c
       }
       const ch = resource(run, "chstack:index:ClickHouseCluster", "clickhouse")!;
       assert.ok(ch.dependsOn.some((d) => d.endsWith("::zookeeper")), "ClickHouse after ZooKeeper");
-      assert.ok(resource(run, "chstack:index:Schema", "schema")!.dependsOn.some((d) => d.endsWith("::clickhouse")), "the schema after ClickHouse");
+      const schemaDeps = resource(run, "chstack:index:Schema", "schema")!.dependsOn;
+      const hosts = run.resources.filter((r) => r.type === "kubernetes:apps/v1:StatefulSet" && r.name.startsWith("clickhouse-chi-")).map((r) => r.urn);
+      assert.ok(hosts.length > 0 && hosts.every((u) => schemaDeps.includes(u)), "the schema after every ClickHouse host");
       assert.ok(resource(run, "chstack:index:App", "app")!.dependsOn.some((d) => d.endsWith("::schema")), "the app after the schema");
       for (let s = 0; s < shards; s++) {
         assert.deepEqual(resource(run, "kubernetes:apps/v1:StatefulSet", `clickhouse-chi-events-${s}-0`)!.dependsOn, [], "the first replica of a shard waits for no other");

@@ -109,5 +109,12 @@ describe("the StatefulSet guard", () => {
     };
     assert.deepEqual(waitsOn(more), ["chi-events-0-2", "chi-events-1-2"]);
     assert.deepEqual(waitsOn(first), [], "a first install publishes the list with the hosts");
+    // ... and for the schema Job: a Distributed query must never reach a host that lacks the table.
+    const cmOf = (run: typeof more) => run.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.endsWith("-remote-servers"))!;
+    const schemaUrn = more.resources.find((r) => r.type === "chstack:index:Schema")!.urn;
+    assert.ok(cmOf(more).dependsOn.includes(schemaUrn), "the new list waits for the schema Job");
+    assert.ok(!cmOf(first).dependsOn.includes(schemaUrn), "on a first install the Job needs the list: no cycle");
+    const again = runK8s(CONFIG, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
+    assert.ok(!cmOf(again).dependsOn.includes(schemaUrn), "no new host: nothing to wait for");
   });
 });
