@@ -1,30 +1,33 @@
-// Scaling a real loopback stack of ClickHouse 18.16 by editing its config and running `up` again:
-// 1x1 -> 1x2 (a replica: unpublished until its schema converged, then it catches up) -> 2x2 (a shard)
-// -> 2x1 (replicas removed, their ZooKeeper metadata gone) -> 1x1 (a shard with rows: refused, then allowed).
-// Every step checks that no server that stays was restarted and that no row was lost or doubled.
+// Scaling a real loopback stack of ClickHouse 18.16 by editing its config and running `up` again, the
+// sequence of issue 13: 2x2 holding 200k rows -> 2x3 (unpublished until its schema is applied, then
+// caught up) -> 3x3 (interrupted by Ctrl-C, then finished while an ingest runs) -> 3x2 (replicas removed,
+// their ZooKeeper metadata gone) -> 2x2 (a shard with rows: refused, then allowed). Every step checks
+// that no server that stays was restarted and that no row was lost or doubled.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import zookeeper from "node-zookeeper-client";
 import { clickhouseClient } from "../../infra/loopback/servers.ts";
 import { readState } from "../../infra/loopback/state.ts";
-import type { ClickHouseHost } from "../../infra/model/topology.ts";
 import { loopbackClickHousePorts, loopbackCoordinationPorts } from "../../infra/model/ports.ts";
+import type { ClickHouseHost } from "../../infra/model/topology.ts";
 import { goldenSecrets } from "../support/goldens.ts";
-import { pidsOf, processExists, rows, testStack } from "../support/stack.ts";
+import { pidsOf, processExists, rows, runChstack, testStack } from "../support/stack.ts";
 
 const BASE = 31800;
-const stack = testStack("1x1", "it-scale", BASE);
+const stack = testStack("2x2", "it-scale", BASE);
 const secrets = goldenSecrets();
 const configFile = join(stack.cwd, "Pulumi.it-scale.yaml");
 const fixture = readFileSync(configFile, "utf8");
 const resize = (shards: number, replicas: number) =>
   writeFileSync(configFile, fixture.replace(/shards: \d+/, `shards: ${shards}`).replace(/replicas: \d+/, `replicas: ${replicas}`));
 
-/** A host by its slot (0-0: 0, 0-1: 1, 1-0: 2, 1-1: 3 in this sequence of changes). */
-const SLOT: Record<string, number> = { "chi-solo-0-0": 0, "chi-solo-0-1": 1, "chi-solo-1-0": 2, "chi-solo-1-1": 3 };
-const client = (name: string) => clickhouseClient({ endpoint: { ports: loopbackClickHousePorts(BASE, SLOT[name]!) } } as ClickHouseHost, secrets, "admin");
+const h = (s: number, r: number) => `chi-posthog-${s}-${r}`;
+const grid = (shards: number, replicas: number) => Array.from({ length: shards }, (_, s) => Array.from({ length: replicas }, (_, r) => h(s, r))).flat();
+/** A host's ports come from the slot state.json records for it. */
+const portsOf = (name: string) => loopbackClickHousePorts(BASE, readState(stack.dir)!.hosts![name]!.slot);
+const client = (name: string) => clickhouseClient({ endpoint: { ports: portsOf(name) } } as ClickHouseHost, secrets, "admin");
 async function q<T>(host: string, sql: string): Promise<T[]> {
   const c = client(host);
   try {
@@ -33,22 +36,27 @@ async function q<T>(host: string, sql: string): Promise<T[]> {
     await c.close();
   }
 }
-const count = async (host: string, table: string) => Number((await q<{ n: string }>(host, `SELECT count() AS n FROM posthog.${table}`))[0]!.n);
-const clusterHosts = async (host: string) => (await q<{ h: string }>(host, "SELECT port AS h FROM system.clusters WHERE cluster = 'solo' ORDER BY shard_num, replica_num")).map((r) => Number(r.h));
-const portOf = (name: string) => loopbackClickHousePorts(BASE, SLOT[name]!).tcp;
-
-async function insertEvents(n: number, offset: number): Promise<void> {
-  const c = client("chi-solo-0-0");
+async function exec(host: string, sql: string, settings: Record<string, number> = {}): Promise<void> {
+  const c = client(host);
   try {
-    await c.command({
-      query: `INSERT INTO posthog.writable_events (uuid, event, properties, timestamp, team_id, distinct_id, elements_chain, created_at, _timestamp, _offset)
-        SELECT generateUUIDv4(), 'pageview', '{}', toDateTime('2026-11-01 00:00:00') + number, 1, concat('user-', toString(number + ${offset})), '', now(), now(), number + ${offset}
-        FROM system.numbers LIMIT ${n}`,
-      clickhouse_settings: { insert_distributed_sync: 1 },
-    });
+    await c.command({ query: sql, clickhouse_settings: settings });
   } finally {
     await c.close();
   }
+}
+const num = async (host: string, sql: string) => Number((await q<{ n: string }>(host, sql))[0]!.n);
+const localRows = (host: string, where = "1") => num(host, `SELECT count() AS n FROM posthog.sharded_events WHERE ${where}`);
+const clusterPorts = async (host: string) =>
+  (await q<{ p: string }>(host, "SELECT port AS p FROM system.clusters WHERE cluster = 'posthog' ORDER BY shard_num, replica_num")).map((r) => Number(r.p));
+const syncAll = async (hosts: string[]) => {
+  for (const x of hosts) await exec(x, "SYSTEM SYNC REPLICA posthog.sharded_events");
+};
+
+/** n events through the writable Distributed table on `via`, `_offset` from `offset` (unique per row). */
+function insertEvents(n: number, offset: number, event = "pageview", via = h(0, 0)): Promise<void> {
+  return exec(via, `INSERT INTO posthog.writable_events (uuid, event, properties, timestamp, team_id, distinct_id, elements_chain, created_at, _timestamp, _offset)
+    SELECT generateUUIDv4(), '${event}', '{}', toDateTime('2026-11-01 00:00:00') + number, 1, concat('user-', toString(number + ${offset})), '', now(), now(), number + ${offset}
+    FROM system.numbers LIMIT ${n}`, { insert_distributed_sync: 1 });
 }
 
 function zkChildren(path: string): Promise<string[] | undefined> {
@@ -63,91 +71,130 @@ function zkChildren(path: string): Promise<string[] | undefined> {
     zk.connect();
   });
 }
-const TABLES = "/clickhouse/solo/clickhouse/tables";
+const TABLES = "/clickhouse/posthog/clickhouse/tables";
 
+/** `chstack up`; its change and timing lines go to the test log (the closing note's figures). */
 async function up(...args: string[]) {
+  const began = Date.now();
   const r = await stack.chstack("up", ...args);
-  return { ...r, out: `${r.stdout}\n${r.stderr}` };
+  const out = `${r.stdout}\n${r.stderr}`;
+  const notable = out.split("\n").filter((l) => /topology change|caught up|remote_servers now|retired:|ZooKeeper:|started in|refused/.test(l));
+  console.log(`# up ${args.join(" ")} (exit ${r.code}, ${((Date.now() - began) / 1000).toFixed(1)} s)\n${notable.map((l) => `#   ${l.trim().slice(0, 160)}`).join("\n")}`);
+  return { ...r, out };
 }
 
 describe("scaling a loopback stack by its config", { concurrency: false }, () => {
   after(() => stack.destroy());
   let pids: Record<string, number> = {};
+  let total = 0;
   const unchanged = (names: string[]) => {
     const now = pidsOf(stack);
     for (const n of names) assert.equal(now[n], pids[n], `${n} was restarted`);
   };
+  const others = ["zk-posthog-0", "postgres"];
 
-  test("1x1 with 20000 events", async () => {
+  test("2x2 holding 200000 events", async () => {
     const r = await up();
     assert.equal(r.code, 0, r.out);
-    await insertEvents(20_000, 0);
-    assert.equal(await count("chi-solo-0-0", "events"), 20_000);
+    await insertEvents(200_000, 0);
+    total = 200_000;
+    await syncAll(grid(2, 2));
+    assert.equal(await num(h(0, 0), "SELECT count() AS n FROM posthog.events"), total);
     pids = pidsOf(stack);
   });
 
-  test("1x2: a new replica stays unpublished while its schema is not applied", async () => {
-    resize(1, 2);
+  test("2x3: the new replicas stay unpublished while their schema is not applied", async () => {
+    resize(2, 3);
     const r = await up("--no-schema");
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /topology change: adds replica chi-solo-0-1/);
+    assert.match(r.out, /topology change: adds replicas chi-posthog-0-2, chi-posthog-1-2/);
     assert.match(r.out, /not published in remote_servers: their schema was not applied \(--no-schema\)/);
-    assert.deepEqual(await clusterHosts("chi-solo-0-0"), [portOf("chi-solo-0-0")]);
-    assert.deepEqual(await clusterHosts("chi-solo-0-1"), [portOf("chi-solo-0-0")], "the new host lists the published hosts only");
+    const published = grid(2, 2).map((x) => portsOf(x).tcp);
+    for (const x of grid(2, 3)) assert.deepEqual(await clusterPorts(x), published, `${x} lists the published hosts only`);
     const st = JSON.parse((await stack.chstack("status", "--json")).stdout);
-    assert.equal(st.hosts.find((h: { name: string }) => h.name === "chi-solo-0-1").published, false);
-    assert.match((await stack.chstack("status")).stdout, /chi-solo-0-1 .* up, not published/);
-    unchanged(["chi-solo-0-0", "zk-solo-0", "postgres"]);
+    assert.equal(st.hosts.find((x: { name: string }) => x.name === h(0, 2)).published, false);
+    assert.match((await stack.chstack("status")).stdout, /chi-posthog-1-2 .* up, not published/);
+    unchanged([...grid(2, 2), ...others]);
   });
 
-  test("1x2: the next up applies its schema, it catches up, then every host lists it (no restart)", async () => {
+  test("2x3: the next up applies the schema; the new replicas hold exactly their shard's rows; then every host lists them", async () => {
     const r = await up();
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /chi-solo-0-1 +caught up with chi-solo-0-0: \d+ rows in [\d.]+ s/);
-    assert.match(r.out, /remote_servers now lists 2 hosts on every host \(hot reload, no restart\)/);
-    assert.equal(await count("chi-solo-0-1", "sharded_events"), 20_000);
-    for (const h of ["chi-solo-0-0", "chi-solo-0-1"]) assert.deepEqual(await clusterHosts(h), [portOf("chi-solo-0-0"), portOf("chi-solo-0-1")]);
-    unchanged(["chi-solo-0-0", "zk-solo-0", "postgres"]);
+    assert.match(r.out, /chi-posthog-0-2 +caught up with chi-posthog-0-0: \d+ rows in [\d.]+ s/);
+    assert.match(r.out, /remote_servers now lists 6 hosts on every host \(hot reload, no restart\)/);
+    for (const s of [0, 1]) assert.equal(await localRows(h(s, 2)), await localRows(h(s, 0)), `shard ${s}`);
+    assert.equal((await localRows(h(0, 2))) + (await localRows(h(1, 2))), total);
+    for (const x of grid(2, 3)) assert.deepEqual(await clusterPorts(x), grid(2, 3).map((y) => portsOf(y).tcp), x);
+    unchanged([...grid(2, 2), ...others]);
     pids = pidsOf(stack);
   });
 
-  test("2x2: the new shard is published once its schema converged; new writes reach it; old rows stay put", async () => {
-    resize(2, 2);
+  test("3x3, interrupted by Ctrl-C while starting, then finished while an ingest runs: no insert fails, nothing lost or doubled", async () => {
+    resize(3, 3);
+    const stopped = await runChstack(stack.cwd, ["up", "--stack", stack.name], (out, child) => {
+      if (/chi-posthog-2-\d +starting/.test(out) && !child.killed) child.kill("SIGINT");
+    });
+    assert.equal(stopped.code, 130, `${stopped.stdout}\n${stopped.stderr}`);
+    assert.match(stopped.stdout, /interrupted: stopping the \d server\(s\) this run started/);
+    assert.deepEqual(Object.keys(pidsOf(stack)).filter((n) => n.startsWith("chi-posthog-2-")), [], "nothing of shard 2 is left running");
+    for (const x of grid(2, 3)) assert.equal((await clusterPorts(x)).length, 6, `${x} still lists the 2x3 cluster`);
+    unchanged([...grid(2, 3), ...others]);
+
+    // An ingest through the Distributed table on chi-posthog-0-0 for the whole change.
+    let running = true;
+    let acked = 0;
+    const failures: string[] = [];
+    const ingest = (async () => {
+      for (let batch = 0; running; batch++) {
+        try {
+          await insertEvents(2_000, 1_000_000 + batch * 2_000, "ingest");
+          acked += 2_000;
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+      }
+    })();
     const r = await up();
+    running = false;
+    await ingest;
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /topology change: adds shard 1 \(2 hosts\)/);
-    const all = ["chi-solo-0-0", "chi-solo-0-1", "chi-solo-1-0", "chi-solo-1-1"];
-    for (const h of all) assert.deepEqual(await clusterHosts(h), all.map(portOf), h);
-    unchanged(["chi-solo-0-0", "chi-solo-0-1", "zk-solo-0", "postgres"]);
-    assert.equal(await count("chi-solo-1-0", "sharded_events"), 0, "existing rows are not moved");
-    await insertEvents(20_000, 20_000);
-    // Replication is asynchronous: each replica first fetches what its peer took.
-    for (const h of all) {
-      const c = client(h);
-      await c.command({ query: "SYSTEM SYNC REPLICA posthog.sharded_events" }).finally(() => c.close());
+    assert.deepEqual(failures, [], "no insert failed during the change");
+    assert.ok(acked > 0);
+    total += acked;
+
+    for (const x of grid(3, 3)) assert.deepEqual((await q<{ s: string }>(x, "SELECT DISTINCT shard_num AS s FROM system.clusters WHERE cluster = 'posthog' ORDER BY s")).map((y) => Number(y.s)), [1, 2, 3], x);
+    await insertEvents(30_000, 2_000_000, "after-3x3");
+    total += 30_000;
+    await syncAll(grid(3, 3));
+    const perShard = await Promise.all([0, 1, 2].map((s) => localRows(h(s, 0), "event = 'after-3x3'")));
+    assert.ok(perShard.every((n) => n > 0), `30000 new rows over the shards: ${perShard.join(", ")}`);
+    assert.equal(perShard.reduce((a, b) => a + b, 0), 30_000);
+    for (const x of grid(3, 3)) {
+      const [all, distinct] = [await num(x, "SELECT count() AS n FROM posthog.events"), await num(x, "SELECT uniqExact(_offset) AS n FROM posthog.events")];
+      assert.equal(all, total, `${x}: every acknowledged row, once`);
+      assert.equal(distinct, total, `${x}: no row doubled`);
     }
-    const onShard1 = await count("chi-solo-1-0", "sharded_events");
-    assert.ok(onShard1 > 5_000 && onShard1 < 15_000, `shard 1 got ${onShard1} of 20000 new rows`);
-    for (const h of all) assert.equal(await count(h, "events"), 40_000, `${h} reads every row once through the Distributed table`);
+    unchanged([...grid(2, 3), ...others]);
     pids = pidsOf(stack);
   });
 
-  test("2x1: removed replicas stop after the hosts that stay hold their rows; their ZooKeeper metadata is gone", async () => {
-    resize(2, 1);
+  test("3x2: the removed replicas stop; no znode is left of them; every remaining host sees 2 of 2 replicas", async () => {
+    resize(3, 2);
     const r = await up();
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /removes replicas chi-solo-0-1, chi-solo-1-1/);
-    assert.match(r.out, /ZooKeeper: removed the replica metadata of chi-solo-0-1, chi-solo-1-1/);
-    unchanged(["chi-solo-0-0", "chi-solo-1-0", "zk-solo-0", "postgres"]);
-    for (const gone of ["chi-solo-0-1", "chi-solo-1-1"]) assert.equal(processExists(pids[gone]!), false, `${gone} still runs`);
-    assert.deepEqual(await zkChildren(`${TABLES}/0/posthog.sharded_events/replicas`), ["chi-solo-0-0"]);
-    assert.deepEqual(await zkChildren(`${TABLES}/1/posthog.sharded_events/replicas`), ["chi-solo-1-0"]);
-    assert.deepEqual(await zkChildren(`${TABLES}/noshard/posthog.person/replicas`), ["chi-solo-0-0", "chi-solo-1-0"], "the noshard table keeps the other shard's replica");
-    for (const h of ["chi-solo-0-0", "chi-solo-1-0"]) {
-      const dead = await q<{ t: string }>(h, "SELECT table AS t FROM system.replicas WHERE total_replicas != active_replicas");
-      assert.deepEqual(dead, [], `${h} sees a dead peer`);
-      assert.deepEqual(await clusterHosts(h), [portOf("chi-solo-0-0"), portOf("chi-solo-1-0")]);
-      assert.equal(await count(h, "events"), 40_000);
+    assert.match(r.out, /removes replicas chi-posthog-0-2, chi-posthog-1-2, chi-posthog-2-2/);
+    assert.match(r.out, /ZooKeeper: removed the replica metadata of chi-posthog-0-2, chi-posthog-1-2, chi-posthog-2-2/);
+    unchanged([...grid(3, 2), ...others]);
+    for (const s of [0, 1, 2]) {
+      assert.equal(processExists(pids[h(s, 2)]!), false, `${h(s, 2)} still runs`);
+      assert.deepEqual(await zkChildren(`${TABLES}/${s}/posthog.sharded_events/replicas`), [h(s, 0), h(s, 1)]);
+    }
+    assert.deepEqual(await zkChildren(`${TABLES}/noshard/posthog.person/replicas`), grid(3, 2).sort(), "a noshard table keeps every other replica");
+    for (const x of grid(3, 2)) {
+      const reps = await q<{ t: string; total: string; active: string }>(x, "SELECT table AS t, total_replicas AS total, active_replicas AS active FROM system.replicas WHERE table = 'sharded_events'");
+      assert.deepEqual(reps.map((y) => [Number(y.total), Number(y.active)]), [[2, 2]], x);
+      assert.equal((await clusterPorts(x)).length, 6);
+      assert.equal(await num(x, "SELECT count() AS n FROM posthog.events"), total);
     }
     const state = readState(stack.dir)!;
     assert.deepEqual(state.cleanup, []);
@@ -155,32 +202,36 @@ describe("scaling a loopback stack by its config", { concurrency: false }, () =>
     pids = pidsOf(stack);
   });
 
-  test("1x1: removing a shard that holds rows is refused, naming the tables, and changes nothing", async () => {
-    resize(1, 1);
+  test("2x2: removing shard 2 while it holds rows is refused, naming tables and counts; nothing changes; every host serves", async () => {
+    resize(2, 2);
     const before = readState(stack.dir);
     const r = await up();
     assert.equal(r.code, 1, r.out);
-    assert.match(r.out, /removing shard 1 is refused: it holds posthog\.sharded_events \(\d+ rows\)/);
+    assert.match(r.out, /removing shard 2 is refused: it holds posthog\.sharded_events \(\d+ rows\)\. Nothing was changed/);
     assert.match(r.out, /--allow drop-shard/);
     assert.deepEqual(readState(stack.dir), before, "state.json is untouched");
-    unchanged(["chi-solo-0-0", "chi-solo-1-0", "zk-solo-0", "postgres"]);
-    assert.deepEqual(await clusterHosts("chi-solo-0-0"), [portOf("chi-solo-0-0"), portOf("chi-solo-1-0")]);
+    unchanged([...grid(3, 2), ...others]);
+    for (const x of grid(3, 2)) assert.equal(await num(x, "SELECT count() AS n FROM posthog.events"), total, `${x} serves`);
   });
 
-  test("1x1 with --allow drop-shard: the shard leaves remote_servers and ZooKeeper", async () => {
+  test("2x2 with --allow drop-shard: nothing of shard 2 is left", async () => {
+    const onShard2 = await localRows(h(2, 0));
     const r = await up("--allow", "drop-shard", "--purge-removed");
     assert.equal(r.code, 0, r.out);
-    assert.match(r.out, /WARNING: removing shard 1 although it holds posthog\.sharded_events/);
-    assert.equal(processExists(pids["chi-solo-1-0"]!), false);
-    unchanged(["chi-solo-0-0", "zk-solo-0", "postgres"]);
-    assert.deepEqual(await clusterHosts("chi-solo-0-0"), [portOf("chi-solo-0-0")]);
-    assert.equal(await zkChildren(`${TABLES}/1/posthog.sharded_events`), undefined);
-    assert.deepEqual(await zkChildren(`${TABLES}/noshard/posthog.person/replicas`), ["chi-solo-0-0"]);
-    assert.equal(existsSync(join(stack.dir, "clickhouse", "chi-solo-1-0")), false, "purged");
+    assert.match(r.out, /WARNING: removing shard 2 although it holds posthog\.sharded_events/);
+    for (const x of [h(2, 0), h(2, 1)]) {
+      assert.equal(processExists(pids[x]!), false, `${x} still runs`);
+      assert.equal(existsSync(join(stack.dir, "clickhouse", x)), false, `${x} purged`);
+    }
+    unchanged([...grid(2, 2), ...others]);
+    assert.equal(await zkChildren(`${TABLES}/2/posthog.sharded_events`), undefined);
+    assert.deepEqual(await zkChildren(`${TABLES}/noshard/posthog.person/replicas`), grid(2, 2).sort());
+    for (const x of grid(2, 2)) {
+      assert.deepEqual(await clusterPorts(x), grid(2, 2).map((y) => portsOf(y).tcp), x);
+      assert.equal(await num(x, "SELECT count() AS n FROM posthog.events"), total - onShard2, `${x} reads the two shards left`);
+    }
     const st = JSON.parse((await stack.chstack("status", "--json")).stdout);
-    assert.deepEqual(st.hosts.filter((h: { role: string }) => h.role === "clickhouse").map((h: { name: string }) => h.name), ["chi-solo-0-0"]);
-    const left = await count("chi-solo-0-0", "sharded_events");
-    assert.ok(left > 20_000 && left < 40_000, `shard 0 holds ${left} rows`);
-    assert.equal(await count("chi-solo-0-0", "events"), left, "the Distributed table reads the one shard left");
+    assert.deepEqual(st.hosts.filter((x: { role: string }) => x.role === "clickhouse").map((x: { name: string }) => x.name), grid(2, 2));
+    assert.equal(readState(stack.dir)!.hosts![h(2, 0)], undefined);
   });
 });
