@@ -16,10 +16,12 @@ import { posthogSchema } from "../schema/posthog.ts";
 import { commandStarts } from "./cli-start.ts";
 import { benchDeclaration, onCluster, ours } from "./on-cluster.ts";
 import { posthogFullSchema } from "../schema/posthog-full.ts";
+import { catchUpBench } from "./catch-up.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const START_RUNS = Number(process.env.BENCH_START_RUNS ?? 7);
 const ON_CLUSTER_TABLES = Number(process.env.BENCH_TABLES ?? 20);
+const CATCHUP_ROWS = Number(process.env.BENCH_CATCHUP_ROWS ?? 10_000_000);
 const stack = "bench-2x2";
 const cwd = mkdtempSync(join(tmpdir(), "chstack-bench-"));
 const yaml = "config:\n  chstack:clickhouse:\n    cluster: posthog\n    shards: 2\n    replicas: 2\n  chstack:loopback:\n    portBase: 32000\n";
@@ -105,6 +107,18 @@ try {
   console.log(`command start and finish, wall time, median of ${START_RUNS} (load average ${loadavg()[0]!.toFixed(2)})`);
   const floor = starts[0]!.medianMs;
   table([["command", "median ms", "ratio to node -e 0"], ...starts.map((r) => [r.label, r.medianMs.toFixed(0), (r.medianMs / floor).toFixed(1)])]);
+  await down({ stack, cwd, purge: true, log: () => undefined });
+
+  // Its own stack (bench-catchup), once this one is gone: the machine is not shared between the two.
+  const c = await catchUpBench(CATCHUP_ROWS);
+  console.log("");
+  console.log(`a new replica of a shard holding ${c.rows} rows (${(c.bytes / 2 ** 20).toFixed(0)} MiB on disk, written in ${(c.insertMs / 1000).toFixed(1)} s), 1 -> 2 replicas`);
+  table([
+    ["measure", "s", "ratio to the copy"],
+    ["copy of the shard's data directory (cp -a, then sync; same disk)", (c.copyMs / 1000).toFixed(1), "1.0"],
+    ["catch-up: the new replica's fetch until it matches its peer", (c.catchUpMs / 1000).toFixed(1), (c.catchUpMs / c.copyMs).toFixed(1)],
+    ["the whole `up` (start, schema, catch-up, publish)", (c.upMs / 1000).toFixed(1), (c.upMs / c.copyMs).toFixed(1)],
+  ]);
 } finally {
   await down({ stack, cwd, purge: true, log: () => undefined });
   rmSync(cwd, { recursive: true, force: true });
