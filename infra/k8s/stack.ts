@@ -8,7 +8,8 @@ import { buildTopology, type Topology } from "../model/topology.ts";
 import { App } from "./app.ts";
 import { ClickHouseCluster } from "./clickhouse.ts";
 import { credentials } from "./credentials.ts";
-import { shapeProblems, type Shapes } from "./guard.ts";
+import { hostsOf } from "../model/change.ts";
+import { removalProblems, shapeProblems, type Shapes } from "./guard.ts";
 import { Keeper } from "./keeper.ts";
 import { labels } from "./labels.ts";
 import { networkPolicies } from "./network.ts";
@@ -99,7 +100,7 @@ export function createStack(config: StackConfig, stack: string, declaration: Dec
 
   const shapes: Shapes = { ...coordination.shapes, ...clickhouse.shapes, ...postgres.shapes };
   const guard = previousShapes.apply((previous) => {
-    const problems = shapeProblems(previous, shapes);
+    const problems = [...shapeProblems(previous, shapes), ...removalProblems(previous, t.cluster, hostsOf(t.cluster, t.shards.length, t.shards[0]!.hosts.length))];
     if (problems.length > 0) {
       const e = new pulumi.RunError(`refused, nothing changed:\n  ${problems.join("\n  ")}`);
       refuse(e);

@@ -98,6 +98,19 @@ describe("the StatefulSet guard", () => {
     assert.deepEqual(bigger.objects.map((o) => `${o.kind}/${o.metadata?.name}`), [], "no Kubernetes object reaches the engine");
   });
 
+  test("removing a replica or a shard is refused at program time: no Kubernetes object reaches the engine", () => {
+    const grown = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, replicas: 3 } }, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
+    for (const [change, says] of [
+      [{ replicas: 2 }, /removes replicas chi-events-0-2, chi-events-1-2: removing ClickHouse hosts is not done by the Kubernetes program yet/],
+      [{ shards: 1, replicas: 3 }, /removes shard 1 \(3 hosts\)/],
+    ] as const) {
+      const fewer = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, ...change } }, { previousOutputs: { statefulSetShapes: grown.outputs.statefulSetShapes } });
+      assert.equal(fewer.ok, false);
+      assert.match(fewer.error ?? "", says);
+      assert.deepEqual(fewer.objects, [], "nothing changes");
+    }
+  });
+
   test("adding a replica is not a change to any existing StatefulSet", () => {
     const more = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, replicas: 3 } }, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
     assert.ok(more.ok, more.error);
