@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { loadStackConfig } from "../infra/config/load.ts";
 import { loadDeclaration } from "../infra/declaration.ts";
-import { hostPodName, postgresName, serviceFqdn, usersSecretName } from "../infra/model/names.ts";
+import { hostPodName, postgresName, remoteServersConfigMapName, serviceFqdn, usersSecretName } from "../infra/model/names.ts";
 import { kubernetesTarget } from "../infra/model/targets.ts";
 import { buildTopology, type Topology } from "../infra/model/topology.ts";
 import { CACHE, clickhouse, eventually, Kube, progress, ROOT, Runner, workCopy, type RunOptions } from "./support.ts";
@@ -43,6 +43,8 @@ function step(name: string, body: () => Promise<void>): void {
 const pulumi = (args: readonly string[], o: RunOptions = {}) =>
   r.run("pulumi", [...args, "--stack", STACK, "--non-interactive"], { cwd: work, env, secrets: [passphrase], ...o });
 const npm = (args: readonly string[], o: RunOptions = {}) => r.run("npm", args, { cwd: work, env, secrets: [passphrase], stream: true, ...o });
+
+type KubeObjectWithFields = { metadata: { managedFields?: { time: string }[] } };
 
 function topology(): Topology {
   const { config } = loadStackConfig({ stack: STACK, dir: work });
@@ -228,7 +230,48 @@ step("4. 2x2 -> 2x3: new hosts get the tables and their shard's rows; no pod res
   progress(`rows per host: ${JSON.stringify(Object.fromEntries(counts))}`);
 });
 
-step("5. pulumi destroy as the README documents it, then npm run kind:down", async () => {
+step("5. 2x3 -> 3x3: remote_servers lists the new shard only after its schema Job succeeded; new rows reach all 3 shards; no pod restarts", async () => {
+  const s0 = await snapshot();
+  await pulumi(["config", "set", "--path", "chstack:clickhouse.shards", "3"]);
+  await pulumi(["up", "--yes"], { stream: true });
+  await connect();
+  assert.equal(t.hosts.length, 9);
+  await statefulSetsReady();
+  assertKept(s0, await snapshot());
+  // The order of infra/model/change.ts on a real API server: the ConfigMap's last write is after the Job's completion.
+  const job = (await kube.list("jobs")).filter((j) => j.metadata.labels?.["app.kubernetes.io/component"] === "schema")
+    .sort((a, b) => Date.parse(b.metadata.creationTimestamp) - Date.parse(a.metadata.creationTimestamp))[0]!;
+  assert.ok(job.status?.succeeded >= 1, `schema Job ${job.metadata.name} succeeded`);
+  const cm = JSON.parse((await r.run("kubectl", ["get", "configmap", remoteServersConfigMapName(t.cluster), "-n", t.config.kubernetes.namespace, "-o", "json", "--show-managed-fields"])).stdout) as KubeObjectWithFields;
+  const written = Math.max(...(cm.metadata.managedFields ?? []).map((f) => Date.parse(f.time)));
+  progress(`schema Job ${job.metadata.name} completed ${job.status.completionTime}; remote_servers last written ${new Date(written).toISOString()}`);
+  assert.ok(written >= Date.parse(job.status.completionTime), "remote_servers was written before the schema Job completed");
+  await clusterHostsEverywhere(9, 180);
+  await tablesOnEveryHost();
+
+  const cols = "uuid, event, properties, timestamp, team_id, distinct_id, elements_chain, created_at, _timestamp, _offset";
+  await query(pods()[0]!, `INSERT INTO ${db()}.writable_events (${cols}) SELECT generateUUIDv4(), 'e2e-3x3', '{}', now(), 1, concat('n', toString(number)), '', now(), now(), number FROM system.numbers LIMIT 30000`);
+  const perShard = await eventually("30000 new rows over the 3 shards", 180,
+    () => Promise.all(t.shards.map(async (sh) => Number(await query(hostPodName(sh.hosts[0]!.name), `SELECT count() FROM ${db()}.sharded_events WHERE event = 'e2e-3x3'`)))),
+    (n) => n.every((x) => x > 0) && n.reduce((a, b) => a + b, 0) === 30_000);
+  progress(`new rows per shard: ${perShard.join(", ")}`);
+});
+
+step("6. 3x3 -> 3x2 is refused at program time, naming the change, and nothing changes", async () => {
+  const s0 = await snapshot();
+  await pulumi(["config", "set", "--path", "chstack:clickhouse.replicas", "2"]);
+  try {
+    const up = await pulumi(["up", "--yes"], { stream: true, allowFailure: true });
+    assert.notEqual(up.code, 0, "pulumi up exited 0");
+    assert.match(up.out, /removes replicas chi-posthog-0-2, chi-posthog-1-2, chi-posthog-2-2: removing ClickHouse hosts is not done by the Kubernetes program yet/);
+    assertKept(s0, await snapshot());
+  } finally {
+    await pulumi(["config", "set", "--path", "chstack:clickhouse.replicas", "3"]);
+  }
+  await pulumi(["preview", "--expect-no-changes"]);
+});
+
+step("7. pulumi destroy as the README documents it, then npm run kind:down", async () => {
   const s0 = await snapshot();
   const refused = await pulumi(["destroy", "--yes"], { stream: true, allowFailure: true });
   assert.notEqual(refused.code, 0, "pulumi destroy of protected StatefulSets exited 0");
