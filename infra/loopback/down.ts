@@ -1,6 +1,7 @@
 // `chstack down`: stop every server of the stack by its recorded pid (ClickHouse, then Postgres, then
 // ZooKeeper), gracefully then forcefully. Works from state.json alone, so a broken config cannot block it.
 import { existsSync, rmSync } from "node:fs";
+import { STOP_ORDER } from "./kinds.ts";
 import { removablePostgresHome } from "./postgres.ts";
 import { stopServer } from "./procs.ts";
 import { readState, stateDir, withStackLock, writeState } from "./state.ts";
@@ -12,7 +13,6 @@ export interface DownResult {
   readonly purged: boolean;
 }
 
-const ORDER = ["clickhouse", "postgres", "zookeeper"] as const;
 
 export async function down(opts: { stack: string; cwd?: string; purge?: boolean; graceMs?: number; log: (line: string) => void }): Promise<DownResult> {
   const dir = stateDir(opts.stack, opts.cwd);
@@ -21,7 +21,7 @@ export async function down(opts: { stack: string; cwd?: string; purge?: boolean;
     const state = readState(dir);
     const out = { stopped: [] as string[], killed: [] as string[], notRunning: [] as string[], postgresHome: state?.postgresHome };
     if (!state) return out;
-    for (const role of ORDER) {
+    for (const role of STOP_ORDER) {
       const procs = Object.entries(state.processes).filter(([, p]) => p.role === role);
       await Promise.all(
         procs.map(async ([name, p]) => {

@@ -3,17 +3,11 @@
 // ClickHouse reloads by itself, and name the servers a change would restart.
 import { createHash } from "node:crypto";
 import type { Topology } from "../model/topology.ts";
-import { loopbackConfigDir } from "../model/targets.ts";
-import { reloadsInPlace } from "../render/clickhouse/index.ts";
 import type { Files } from "../render/files.ts";
-import { POSTGRES_NAME, type Role, type StackState } from "./state.ts";
+import { kindOf, membersOf, type Member } from "./kinds.ts";
+import type { Role, StackState } from "./state.ts";
 
-export interface Server {
-  readonly name: string;
-  readonly role: Role;
-  readonly shard: number | null;
-  readonly replica: number | null;
-  readonly ports: Readonly<Record<string, number>>;
+export interface Server extends Member {
   /** This server's rendered files, path relative to the state dir -> content. */
   readonly files: Files;
   /** What it is started with beyond its files (JVM heap, Postgres settings): a change needs a restart. */
@@ -26,24 +20,9 @@ export type Action =
   | { readonly kind: "reload"; readonly server: Server; readonly pid: number; readonly changed: readonly string[] }
   | { readonly kind: "restart"; readonly server: Server; readonly pid: number; readonly changed: readonly string[] };
 
-/** Every server of the stack, in start order: ZooKeeper, ClickHouse, Postgres. */
-export function serversOf(t: Topology, files: Files, launch: { zookeeper: string; postgres: string }): Server[] {
-  const pick = (prefix: string) => Object.fromEntries(Object.entries(files).filter(([p]) => p.startsWith(prefix)));
-  return [
-    ...t.coordination.nodes.map((n) => ({
-      name: n.name, role: "zookeeper" as const, shard: null, replica: null,
-      ports: { ...n.endpoint.ports },
-      files: { ...pick(`zookeeper/${n.name}/`), ...pick(`${n.dataDir}/`) },
-      launch: launch.zookeeper,
-    })),
-    ...t.hosts.map((h) => ({
-      name: h.name, role: "clickhouse" as const, shard: h.address.shardIndex, replica: h.address.replicaIndex,
-      ports: { ...h.endpoint.ports },
-      files: pick(`${loopbackConfigDir(h.name)}/`),
-      launch: "",
-    })),
-    { name: POSTGRES_NAME, role: "postgres" as const, shard: null, replica: null, ports: { tcp: t.postgres.port }, files: {}, launch: launch.postgres },
-  ];
+/** Every server of the stack, in start order (infra/loopback/kinds.ts), with its files and launch arguments. */
+export function serversOf(t: Topology, files: Files, launch: Partial<Record<Role, string>>): Server[] {
+  return membersOf(t).map((m) => ({ ...m, files: kindOf(m.role).files(t, m, files), launch: launch[m.role] ?? "" }));
 }
 
 /** What a server was started with, as hashes: each file, and its launch arguments under `#launch`. */
@@ -60,7 +39,7 @@ export function planUp(servers: readonly Server[], state: StackState | undefined
     const paths = new Set([...Object.keys(now), ...Object.keys(rec.files)]);
     const changed = [...paths].filter((p) => now[p] !== rec.files[p]).sort();
     if (changed.length === 0) return { kind: "keep", server, pid: rec.pid };
-    const hot = server.role === "clickhouse" && changed.every((p) => reloadsInPlace(p.slice(loopbackConfigDir(server.name).length + 1)));
+    const hot = changed.every((p) => kindOf(server.role).reloads(server, p));
     return { kind: hot ? "reload" : "restart", server, pid: rec.pid, changed };
   });
 }

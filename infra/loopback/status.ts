@@ -3,7 +3,8 @@
 import type { StackConfig } from "../config/schema.ts";
 import { loopbackHosts } from "./hosts.ts";
 import { isOurs } from "./procs.ts";
-import { POSTGRES_NAME, readState, secretsFile, stateDir, type Role } from "./state.ts";
+import { membersOf } from "./kinds.ts";
+import { readState, secretsFile, stateDir, type Role } from "./state.ts";
 
 export interface HostStatus {
   readonly name: string;
@@ -44,13 +45,8 @@ export function status(opts: { stack: string; config: StackConfig; cwd?: string 
     const up = Boolean(p && isOurs(p));
     return { pid: up ? p!.pid : null, state: up ? ("up" as const) : ("down" as const) };
   };
-  const hosts: HostStatus[] = [
-    ...t.coordination.nodes.map((n) => ({ name: n.name, role: "zookeeper" as const, shard: null, replica: null, ports: { ...n.endpoint.ports }, ...of(n.name) })),
-    ...[...t.hosts, ...leaving].map((h) => ({
-      name: h.name, role: "clickhouse" as const, shard: h.address.shardIndex, replica: h.address.replicaIndex, ports: { ...h.endpoint.ports }, ...of(h.name),
-      published: published.has(h.name), wanted: wanted.has(h.name),
-    })),
-    { name: POSTGRES_NAME, role: "postgres" as const, shard: null, replica: null, ports: { tcp: t.postgres.port }, ...of(POSTGRES_NAME) },
-  ];
+  const hosts: HostStatus[] = membersOf(t, [...t.hosts, ...leaving]).map((m) => ({
+    ...m, ...of(m.name), ...(m.role === "clickhouse" ? { published: published.has(m.name), wanted: wanted.has(m.name) } : {}),
+  }));
   return { stack: opts.stack, cluster: t.cluster, stateDir: dir, postgresHome: state?.postgresHome ?? null, hosts, secretsFile: secretsFile(opts.stack, opts.cwd), pendingCleanup: state?.cleanup ?? [] };
 }

@@ -3,29 +3,25 @@
 // Healthy servers are left alone. Any failure, or Ctrl-C, stops what this run started. A changed host
 // list runs the steps of infra/model/change.ts: new hosts start unpublished, get the schema and catch up,
 // then remote_servers is published by hot reload, then removed hosts retire and leave ZooKeeper.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { StackConfig } from "../config/schema.ts";
 import { describeChange, planChange, type TopologyChange } from "../model/change.ts";
-import { zookeeperRootChain } from "../model/names.ts";
 import type { Topology } from "../model/topology.ts";
 import { hashPasswords } from "../render/clickhouse/index.ts";
 import { renderLoopback } from "../render/loopback.ts";
 import { ensurePackages } from "./packages.ts";
-import { catchUpAll, ChangeRefused, cleanUp, guardShardRemoval, retire, waitPublished, type ChangeContext } from "./change.ts";
-import { loopbackHosts, publishedShards, type LoopbackHosts } from "./hosts.ts";
-import { fingerprint, planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
+import { catchUpAll, ChangeRefused, cleanUp, guardShardRemoval, retire, waitPublished } from "./change.ts";
+import { loopbackHosts, publishedShards } from "./hosts.ts";
+import { planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
+import { changes, Run, StartError } from "./run.ts";
 import type { CatchUp } from "./replicas.ts";
-import { initPostgres, postgresHome, postgresIdentity, postgresLog } from "./postgres.ts";
-import { isOurs, portIsFree, sleep, startServer, stopServer, tailOf, type ProcessRecord } from "./procs.ts";
+import { postgresHome, postgresIdentity } from "./postgres.ts";
+import { isOurs, portIsFree } from "./procs.ts";
 import {
   clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, type StackSecrets,
 } from "./secrets.ts";
-import {
-  clickhouseReady, clickhouseSpec, clickhouseStdout, ensurePostgresApp, ensureZnodes, postgresReady, postgresSpec,
-  zookeeperLog, zookeeperMode, zookeeperSpec,
-} from "./servers.ts";
-import { otherStacks, readState, secretsFile, stateDir, withStackLock, writePrivateFile, writeState, type StackState } from "./state.ts";
+import { postgresSpec, zookeeperSpec } from "./servers.ts";
+import { otherStacks, readState, secretsFile, stateDir, withStackLock, writePrivateFile } from "./state.ts";
 
 export interface UpOptions {
   readonly stack: string;
@@ -57,15 +53,6 @@ export interface UpResult {
   /** The stack's own Postgres user and database (their password is in the secrets file). */
   readonly postgres: { readonly user: string; readonly database: string };
 }
-
-export class StartError extends Error {
-  constructor(message: string, readonly server?: string) {
-    super(message);
-  }
-}
-
-/** A changed file as people read it: its name, or "launch arguments". */
-const changes = (changed: readonly string[]) => [...new Set(changed.map((c) => (c === "#launch" ? "launch arguments" : c.split("/").at(-1))))].join(", ");
 
 export async function up(opts: UpOptions): Promise<UpResult> {
   const { config, stack, log } = opts;
@@ -189,167 +176,6 @@ async function checkPortsFree(servers: readonly Server[]): Promise<void> {
   for (const s of servers) {
     for (const [kind, port] of Object.entries(s.ports)) {
       if (!(await portIsFree(port))) throw new StartError(`cannot start ${s.name}: its ${kind} port ${port} on 127.0.0.1 is already in use`, s.name);
-    }
-  }
-}
-
-/** One `up` run: what it started (to undo on failure) and the state file it keeps current. */
-class Run {
-  private readonly started: { server: Server; rec: ProcessRecord }[] = [];
-  private aborting = false;
-  private state: StackState;
-
-  constructor(
-    private readonly dir: string, private readonly t: Topology, private readonly secrets: StackSecrets, prev: StackState | undefined,
-    private readonly pgHome: string, private readonly hosts: LoopbackHosts, change: TopologyChange, private readonly log: (l: string) => void,
-  ) {
-    this.state = {
-      ...prev,
-      stack: t.stack, cluster: t.cluster, shards: t.shards.length, replicas: t.shards[0]!.hosts.length,
-      coordinationSize: t.coordination.nodes.length, portRange: hosts.portRange, processes: { ...prev?.processes }, postgresHome: pgHome,
-      hosts: { ...hosts.slots },
-      published: (change.steps.length > 0 ? change.published.before : change.published.after).map((h) => h.name),
-    };
-    writeState(dir, this.state);
-  }
-
-  /** The change steps' view of this run. */
-  context(): ChangeContext {
-    return {
-      dir: this.dir, t: this.t, secrets: this.secrets, byName: this.hosts.byName, state: this.state,
-      save: () => writeState(this.dir, this.state), log: this.log,
-    };
-  }
-
-  /** Write remote_servers of the wanted hosts to each of them (ClickHouse reloads it) and record it. */
-  publish(servers: readonly Server[]): void {
-    for (const s of servers.filter((x) => x.role === "clickhouse")) {
-      this.writeFiles(s);
-      this.record(s, this.current(s.name)!);
-    }
-    this.state.published = this.hosts.wanted.map((h) => h.name);
-    writeState(this.dir, this.state);
-  }
-
-  current(name: string) {
-    return this.state.processes[name];
-  }
-
-  writeFiles(server: Server): void {
-    for (const [path, content] of Object.entries(server.files)) {
-      mkdirSync(dirname(join(this.dir, path)), { recursive: true });
-      writeFileSync(join(this.dir, path), content);
-    }
-  }
-
-  record(server: Server, rec: ProcessRecord): void {
-    this.state.processes[server.name] = {
-      role: server.role, pid: rec.pid, startTime: rec.startTime, argv: [...rec.argv], files: fingerprint(server),
-      startedAt: this.state.processes[server.name]?.startedAt ?? new Date().toISOString(),
-    };
-    writeState(this.dir, this.state);
-  }
-
-  async converge(actions: readonly Action[]): Promise<void> {
-    const byRole = (role: Server["role"]) => actions.filter((a) => a.server.role === role && (a.kind === "start" || a.kind === "restart"));
-    const zk = byRole("zookeeper");
-    const chroot = () => ensureZnodes(this.t.coordination.nodes[0]!.endpoint.ports.client, zookeeperRootChain(this.t.zookeeper.root));
-    if (actions.every((a) => a.kind === "keep" || a.kind === "reload")) {
-      // Nothing to start: the two idempotent checks of what servers need beyond their files, side by side.
-      await Promise.all([chroot(), ensurePostgresApp(this.t, this.secrets)]);
-      return;
-    }
-    await this.startAll(zk, async (s) => (await zookeeperMode(s.ports.client!)) !== undefined, (s) => join(this.dir, `zookeeper/${s.name}/zookeeper.log`));
-    if (zk.length > 0) await this.waitEnsemble();
-    await chroot();
-    const hosts = new Map(this.t.hosts.map((h) => [h.name, h]));
-    await this.startAll(byRole("clickhouse"), (s) => clickhouseReady(hosts.get(s.name)!, this.secrets), (s) => join(this.dir, `clickhouse/${s.name}/log/clickhouse-server.err.log`));
-    const pg = byRole("postgres");
-    if (pg.length > 0) initPostgres(this.dir, this.pgHome, this.secrets, postgresIdentity(), this.log);
-    await this.startAll(pg, () => postgresReady(this.t, this.secrets), () => join(this.dir, postgresLog));
-    await ensurePostgresApp(this.t, this.secrets);
-  }
-
-  /** Restarts go one server at a time; fresh starts of one role go together. */
-  private async startAll(actions: readonly Action[], ready: (s: Server) => Promise<boolean>, logOf: (s: Server) => string): Promise<void> {
-    const restarts = actions.filter((a) => a.kind === "restart");
-    for (const a of restarts) {
-      if (a.kind !== "restart") continue;
-      this.log(`  ${a.server.name.padEnd(22)} restarting (pid ${a.pid}) for ${changes(a.changed)}`);
-      await stopServer(this.state.processes[a.server.name]!);
-      await this.startOne(a.server, ready, logOf, "restarted");
-    }
-    await Promise.all(actions.filter((a) => a.kind === "start").map((a) => this.startOne(a.server, ready, logOf, a.kind === "start" && a.why === "not running" ? "restarted (was not running)" : "up")));
-  }
-
-  private async startOne(server: Server, ready: (s: Server) => Promise<boolean>, logOf: (s: Server) => string, verb: string): Promise<void> {
-    const began = Date.now();
-    this.writeFiles(server);
-    const ports = Object.entries(server.ports).map(([k, v]) => `${k} ${v}`).join(", ");
-    this.log(`  ${server.name.padEnd(22)} starting (${ports})`);
-    const spec = this.specOf(server);
-    if (this.aborting) throw new StartError("interrupted");
-    const logFile = join(this.dir, server.role === "zookeeper" ? zookeeperLog(this.node(server)) : server.role === "clickhouse" ? clickhouseStdout(this.t.hosts.find((h) => h.name === server.name)!) : postgresLog);
-    mkdirSync(dirname(logFile), { recursive: true });
-    const rec = startServer({ ...spec, logFile });
-    this.started.push({ server, rec });
-    this.record(server, rec);
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (await ready(server)) break;
-      if (!isOurs(rec)) {
-        const extra = logOf(server) === logFile ? "" : `\n${tailOf(logFile, 5)}`;
-        throw new StartError(`${server.name} exited while starting; the end of its log (${logOf(server)}):\n${tailOf(logOf(server))}${extra}`, server.name);
-      }
-      if (Date.now() > deadline) throw new StartError(`${server.name} was not ready after 90 s; the end of its log (${logOf(server)}):\n${tailOf(logOf(server))}`, server.name);
-      await sleep(200);
-    }
-    this.log(`  ${server.name.padEnd(22)} ${verb} in ${((Date.now() - began) / 1000).toFixed(1)} s (pid ${rec.pid})`);
-  }
-
-  private node(server: Server) {
-    return this.t.coordination.nodes.find((n) => n.name === server.name)!;
-  }
-
-  private specOf(server: Server) {
-    if (server.role === "zookeeper") return zookeeperSpec(this.t, this.node(server), this.dir);
-    if (server.role === "clickhouse") return clickhouseSpec(this.t, this.t.hosts.find((h) => h.name === server.name)!, this.secrets, this.dir);
-    const who = postgresIdentity();
-    return { ...postgresSpec(this.t, this.pgHome), uid: who.uid, gid: who.gid };
-  }
-
-  /** An ensemble serves once every node reports leader or follower (one node: standalone). */
-  private async waitEnsemble(): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    const ports = this.t.coordination.nodes.map((n) => n.endpoint.ports.client);
-    for (;;) {
-      const modes = await Promise.all(ports.map(zookeeperMode));
-      if (modes.every((m) => m !== undefined)) return;
-      if (Date.now() > deadline) throw new StartError(`the ZooKeeper ensemble did not form in 60 s (modes: ${modes.map((m) => m ?? "down").join(", ")})`);
-      await sleep(200);
-    }
-  }
-
-  private aborted: Promise<void> | undefined;
-
-  /**
-   * Stop, in reverse order, every server this run started, and forget them. Ctrl-C and a failing start
-   * may both ask at once: they share one abort, so neither returns while the other is still stopping.
-   */
-  abort(why: string): Promise<void> {
-    this.aborted ??= this.stopStarted(why);
-    return this.aborted;
-  }
-
-  private async stopStarted(why: string): Promise<void> {
-    this.aborting = true; // no new start from here on; one already spawned is in `started`
-    if (this.started.length === 0) return;
-    this.log(`${why}: stopping the ${this.started.length} server(s) this run started`);
-    while (this.started.length > 0) {
-      const { server, rec } = this.started.pop()!;
-      await stopServer(rec, 15_000);
-      delete this.state.processes[server.name];
-      writeState(this.dir, this.state);
     }
   }
 }
