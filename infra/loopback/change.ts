@@ -3,13 +3,12 @@
 // and removing their replica metadata from ZooKeeper. `up` calls these in the model's order.
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { LEDGER_DATABASE } from "../../schema/ledger.ts";
+import { connect, type HostConnection } from "../../schema/connection.ts";
+import { removeReplicaMetadata, rowsOnlyOn, waitCaughtUp, type CatchUp } from "../../schema/replicas.ts";
 import type { HostRef, TopologyChange } from "../model/change.ts";
 import type { ClickHouseHost, Topology } from "../model/topology.ts";
 import { isOurs, sleep, stopServer } from "./procs.ts";
-import { removeReplicaMetadata, replicatedTables, rowsPerTable, waitCaughtUp, type CatchUp } from "./replicas.ts";
 import type { StackSecrets } from "./secrets.ts";
-import { clickhouseClient } from "./servers.ts";
 import type { StackState } from "./state.ts";
 
 export class ChangeRefused extends Error {}
@@ -27,6 +26,17 @@ export interface ChangeContext {
 
 const aliveIn = (state: StackState, name: string) => Boolean(state.processes[name] && isOurs(state.processes[name]!));
 
+/** Run `fn` with an admin connection to each named host, closed after. */
+async function withHosts<T>(c: Pick<ChangeContext, "byName" | "secrets">, names: readonly string[], fn: (conns: HostConnection[]) => Promise<T>): Promise<T> {
+  const admin = c.secrets.clickhouse.admin;
+  const conns = names.map((n) => connect({ host: n, url: `http://127.0.0.1:${c.byName.get(n)!.endpoint.ports.http}`, username: admin.user, password: admin.password }));
+  try {
+    return await fn(conns);
+  } finally {
+    await Promise.all(conns.map((x) => x.close().catch(() => undefined)));
+  }
+}
+
 /**
  * Before anything changes: a shard to remove must hold no rows in any table, unless allowed. Its hosts
  * must be running to tell; a shard whose hosts are all down is refused too (its rows cannot be counted).
@@ -37,20 +47,10 @@ export async function guardShardRemoval(
   for (const shard of change.removed.shards) {
     const hosts = change.published.before.filter((h) => h.shard === shard);
     const running = hosts.filter((h) => aliveIn(c.state, h.name));
-    // A table replicated beyond the shard (PostHog's `noshard` paths) keeps its rows on the hosts that stay.
     const staying = change.published.before.find((h) => !change.removed.shards.includes(h.shard) && aliveIn(c.state, h.name));
-    const sharedPaths = staying ? new Set([...(await replicatedTables(c.byName.get(staying.name)!, c.secrets)).values()].map((r) => r.zk)) : new Set<string>();
-    const counts = new Map<string, number>();
-    for (const h of running) {
-      const host = c.byName.get(h.name)!;
-      const paths = await replicatedTables(host, c.secrets);
-      for (const r of await rowsPerTable(host, c.secrets)) {
-        // The ledger records each host's own applies: it goes with the host.
-        if (r.table.startsWith(`${LEDGER_DATABASE}.`)) continue;
-        if (!sharedPaths.has(paths.get(r.table)?.zk ?? "")) counts.set(r.table, Math.max(counts.get(r.table) ?? 0, r.rows));
-      }
-    }
-    const held = [...counts].map(([table, rows]) => `${table} (${rows} rows)`);
+    const counts = await withHosts(c, [...running, ...(staying ? [staying] : [])].map((h) => h.name), (conns) =>
+      rowsOnlyOn(conns.slice(0, running.length), staying ? conns.at(-1) : undefined));
+    const held = counts.map((r) => `${r.table} (${r.rows} rows)`);
     const why = running.length === 0
       ? `none of its hosts (${hosts.map((h) => h.name).join(", ")}) is running, so its rows cannot be counted`
       : held.length > 0 ? `it holds ${held.join(", ")}` : undefined;
@@ -71,7 +71,7 @@ export async function catchUpAll(c: ChangeContext, change: TopologyChange): Prom
   return Promise.all(change.added.replicas.map(async (h) => {
     const peer = change.published.before.find((p) => p.shard === h.shard && aliveIn(c.state, p.name));
     if (!peer) throw new Error(`${h.name} has no running peer in shard ${h.shard} to catch up with`);
-    const r = await waitCaughtUp(c.byName.get(h.name)!, c.byName.get(peer.name)!, c.secrets, c.log);
+    const r = await withHosts(c, [h.name, peer.name], ([mine, theirs]) => waitCaughtUp(mine!, theirs!, c.log));
     c.log(`  ${h.name.padEnd(22)} caught up with ${peer.name}: ${r.rows} rows in ${r.seconds.toFixed(1)} s`);
     return r;
   }));
@@ -81,20 +81,18 @@ export async function catchUpAll(c: ChangeContext, change: TopologyChange): Prom
 export async function waitPublished(c: ChangeContext, hosts: readonly HostRef[], timeoutMs = 60_000): Promise<void> {
   const want = hosts.length;
   const deadline = Date.now() + timeoutMs;
-  for (const h of hosts) {
-    const client = clickhouseClient(c.byName.get(h.name)!, c.secrets, "admin");
-    try {
+  // The cluster name is a validated identifier ([a-z][a-z0-9_]*): 18.16 has no query parameters.
+  const sql = `SELECT count() AS n FROM system.clusters WHERE cluster = '${c.t.cluster}'`;
+  await withHosts(c, hosts.map((h) => h.name), async (conns) => {
+    for (const conn of conns) {
       for (;;) {
-        const rows = await (await client.query({ // the cluster name is a validated identifier ([a-z][a-z0-9_]*): 18.16 has no query parameters
-        query: `SELECT count() AS n FROM system.clusters WHERE cluster = '${c.t.cluster}'`, format: "JSONEachRow" })).json<{ n: string }>();
+        const rows = await conn.query<{ n: string }>(sql);
         if (Number(rows[0]?.n) === want) break;
-        if (Date.now() > deadline) throw new Error(`${h.name} still lists ${rows[0]?.n} hosts in cluster ${c.t.cluster} after ${timeoutMs / 1000} s, not ${want}: it did not reload remote_servers (see its error log)`);
+        if (Date.now() > deadline) throw new Error(`${conn.host} still lists ${rows[0]?.n} hosts in cluster ${c.t.cluster} after ${timeoutMs / 1000} s, not ${want}: it did not reload remote_servers (see its error log)`);
         await sleep(250);
       }
-    } finally {
-      await client.close();
     }
-  }
+  });
 }
 
 /**
@@ -106,7 +104,7 @@ export async function retire(c: ChangeContext, change: TopologyChange, wanted: r
     const rec = c.state.processes[h.name];
     const keeper = wanted.find((w) => w.shard === h.shard && aliveIn(c.state, w.name));
     if (rec && isOurs(rec) && keeper) {
-      const r = await waitCaughtUp(c.byName.get(keeper.name)!, c.byName.get(h.name)!, c.secrets, c.log);
+      const r = await withHosts(c, [keeper.name, h.name], ([k, gone]) => waitCaughtUp(k!, gone!, c.log));
       c.log(`  ${h.name.padEnd(22)} ${keeper.name} holds all its ${r.rows} rows`);
     }
     if (rec) await stopServer(rec);

@@ -14,7 +14,7 @@ import { catchUpAll, ChangeRefused, cleanUp, guardShardRemoval, retire, waitPubl
 import { loopbackHosts, publishedShards } from "./hosts.ts";
 import { planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
 import { changes, Run, StartError } from "./run.ts";
-import type { CatchUp } from "./replicas.ts";
+import type { CatchUp } from "../../schema/replicas.ts";
 import { postgresHome, postgresIdentity } from "./postgres.ts";
 import { isOurs, portIsFree } from "./procs.ts";
 import {
