@@ -29,10 +29,17 @@ export interface RunResult { readonly code: number; readonly out: string; readon
 
 export class Runner {
   private n = 0;
+  /** Values no log line or error may show, whatever command prints them (each stack password, once known). */
+  private readonly known = new Set<string>();
   constructor(readonly logDir: string) { mkdirSync(logDir, { recursive: true }); }
 
+  redactAlways(values: readonly string[]): void {
+    for (const v of values) if (v.length > 0) this.known.add(v);
+  }
+
   run(cmd: string, args: readonly string[], o: RunOptions = {}): Promise<RunResult> {
-    const redact = (s: string) => (o.secrets ?? []).filter((v) => v.length > 0).reduce((acc, v) => acc.split(v).join("***"), s);
+    const all = [...this.known, ...(o.secrets ?? [])].filter((v) => v.length > 0).sort((a, b) => b.length - a.length);
+    const redact = (s: string) => all.reduce((acc, v) => acc.split(v).join("***"), s);
     const shown = redact([cmd, ...args].join(" "));
     const log = join(this.logDir, `${String(++this.n).padStart(3, "0")}-${cmd.replace(/\W/g, "")}.log`);
     appendFileSync(log, `$ ${shown}\n`);

@@ -118,11 +118,16 @@ export function buildTopology(config: StackConfig, target: Target, stack: string
     roles.map((role) => [role, { role, name: ch.users[role].name, profile: profileName(PROFILE_OF[role]), networks: target.networks(role) }]),
   ) as Record<UserRole, ClickHouseUser>;
 
+  // Every role that writes inserts through Distributed tables synchronously. Besides reporting a shard's
+  // failure to the writer, this keeps ClickHouse 18.16 from queueing the insert on disk in a directory
+  // named `user:password@host:port,...` of every replica of a shard: the inter-server password on disk,
+  // and, at 3 replicas with cluster DNS names, a name past 255 bytes that fails the insert ("Bad path
+  // syntax", seen on a real cluster). Current ClickHouse names that directory shard1_replica1,...
   const profiles: Profile[] = [
     { name: "default", settings: ch.profiles.default },
     ...(["admin", "writer", "readonly"] as const).map((role) => ({
       name: profileName(role),
-      settings: { ...ch.profiles.default, ...(role === "writer" ? { insert_distributed_sync: 1 as const } : {}), ...ch.profiles[role], ...ROLE_PRIVILEGES[role] },
+      settings: { ...ch.profiles.default, ...(role === "readonly" ? {} : { insert_distributed_sync: 1 as const }), ...ch.profiles[role], ...ROLE_PRIVILEGES[role] },
     })),
   ];
 

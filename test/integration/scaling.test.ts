@@ -4,7 +4,7 @@
 // their ZooKeeper metadata gone) -> 2x2 (a shard with rows: refused, then allowed). Every step checks
 // that no server that stays was restarted and that no row was lost or doubled.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import zookeeper from "node-zookeeper-client";
@@ -52,11 +52,11 @@ const syncAll = async (hosts: string[]) => {
   for (const x of hosts) await exec(x, "SYSTEM SYNC REPLICA posthog.sharded_events");
 };
 
-/** n events through the writable Distributed table on `via`, `_offset` from `offset` (unique per row). */
+/** n events through the writable Distributed table on `via`, `_offset` from `offset` (unique per row), as the admin, with its profile's settings. */
 function insertEvents(n: number, offset: number, event = "pageview", via = h(0, 0)): Promise<void> {
   return exec(via, `INSERT INTO posthog.writable_events (uuid, event, properties, timestamp, team_id, distinct_id, elements_chain, created_at, _timestamp, _offset)
     SELECT generateUUIDv4(), '${event}', '{}', toDateTime('2026-11-01 00:00:00') + number, 1, concat('user-', toString(number + ${offset})), '', now(), now(), number + ${offset}
-    FROM system.numbers LIMIT ${n}`, { insert_distributed_sync: 1 });
+    FROM system.numbers LIMIT ${n}`);
 }
 
 function zkChildren(path: string): Promise<string[] | undefined> {
@@ -99,7 +99,10 @@ describe("scaling a loopback stack by its config", { concurrency: false }, () =>
     await insertEvents(200_000, 0);
     total = 200_000;
     await syncAll(grid(2, 2));
-    assert.equal(await num(h(0, 0), "SELECT count() AS n FROM posthog.events"), total);
+    assert.equal(await num(h(0, 0), "SELECT count() AS n FROM posthog.events"), total, "the insert was synchronous: every row is there at once");
+    // 18.16 queues an asynchronous Distributed insert in a directory named user:password@host:port.
+    const paths = readdirSync(stack.dir, { recursive: true }).map(String);
+    assert.deepEqual(paths.filter((p) => p.includes(secrets.clickhouse.interserver.password)), [], "the inter-server password is in a file name");
     pids = pidsOf(stack);
   });
 
