@@ -35,7 +35,7 @@ export function upCommand(): Command {
         log(`stack ${stack}: cluster ${config.clickhouse.cluster}, ${config.clickhouse.shards} shards x ${config.clickhouse.replicas} replicas, ${config.coordination.size} ZooKeeper node(s), Postgres`);
         let schemaOutcome = "schema: skipped (--no-schema)";
         const { postgres, published } = await up({
-          stack, config, restart: opts.restart, log, allowDropShard: opts.allow?.includes("drop-shard"), purgeRemoved: opts.purgeRemoved,
+          stack, config, restart: opts.restart, log, allowDropShard: opts.allow?.includes("drop-shard") || config.scaling.allowDropShard, purgeRemoved: opts.purgeRemoved,
           schema: opts.schema === false ? undefined : async (t, secrets) => {
             const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);
             const conns = connectAll(t, secrets);

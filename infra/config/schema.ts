@@ -217,6 +217,17 @@ const schemaSection = z
   })
   .prefault({});
 
+const scaling = z
+  .strictObject({
+    /**
+     * Remove shards although they hold rows (their rows leave every query). `pulumi up` reads it; the
+     * loopback target takes it too, or `chstack up --allow drop-shard` for one run. Set it for the one run
+     * that removes the shard, then remove it again.
+     */
+    allowDropShard: z.boolean({ error: "must be true or false" }).default(false),
+  })
+  .prefault({});
+
 const loopback = z
   .strictObject({
     /** First port of this stack's range on 127.0.0.1; see infra/model/ports.ts for the layout. */
@@ -242,7 +253,7 @@ const whenValid = (...paths: string[][]) => ({
 });
 
 export const stackConfigSchema = z
-  .strictObject({ clickhouse, coordination, postgres, app: app.optional(), kubernetes, loopback, schema: schemaSection })
+  .strictObject({ clickhouse, coordination, postgres, app: app.optional(), kubernetes, loopback, schema: schemaSection, scaling })
   .superRefine((c, ctx) => {
     const ch = c.clickhouse;
     const long = tooLongName(ch.cluster, ch.shards, ch.replicas, c.coordination.size);

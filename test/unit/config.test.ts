@@ -443,7 +443,7 @@ describe("good configs", () => {
       "encryptionsalt: v1:salt\nsecretsprovider: passphrase\nconfig:\n  kubernetes:context: kind-kind\n  aws:region: eu-west-1\n  chstack:clickhouse: { shards: 3 }\n",
     );
     assert.equal(c.clickhouse.shards, 3);
-    assert.deepEqual(Object.keys(c).sort(), ["clickhouse", "coordination", "kubernetes", "loopback", "postgres", "schema"], "no key of another namespace");
+    assert.deepEqual(Object.keys(c).sort(), ["clickhouse", "coordination", "kubernetes", "loopback", "postgres", "scaling", "schema"], "no key of another namespace");
     assert.equal(c.kubernetes.namespace, "chstack");
   });
 
