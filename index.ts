@@ -5,7 +5,7 @@ import { loadDeclaration } from "./infra/declaration.ts";
 import { createStack } from "./infra/k8s/stack.ts";
 
 const { config, stack } = loadPulumiStackConfig();
-const out = createStack(config, stack, await loadDeclaration(config.clickhouse.database, config.schema.declaration));
+const out = await createStack(config, stack, await loadDeclaration(config.clickhouse.database, config.schema.declaration));
 
 export const clickhouse = out.clickhouse;
 export const postgresHost = out.postgresHost;
@@ -21,4 +21,6 @@ export const topology = {
 };
 /** Read by the next run's StatefulSet guard. */
 export const statefulSetShapes = out.statefulSetShapes;
+/** Read by the next run: ClickHouse hosts removed, whose StatefulSets stay at 0 replicas. */
+export const retiredHosts = out.retiredHosts;
 export const guard = out.guard;

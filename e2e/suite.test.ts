@@ -258,21 +258,63 @@ step("5. 2x3 -> 3x3: remote_servers lists the new shard only after its schema Jo
   progress(`new rows per shard: ${perShard.join(", ")}`);
 });
 
-step("6. 3x3 -> 3x2 is refused at program time, naming the change, and nothing changes", async () => {
+const retireJob = async (mode: "check" | "clean") => (await kube.list("jobs")).filter((j) => j.metadata.labels?.["chstack.dev/job"] === `retire-${mode}`)
+  .sort((a, b) => Date.parse(b.metadata.creationTimestamp) - Date.parse(a.metadata.creationTimestamp))[0];
+const replicaCounts = (pod: string) => query(pod, `SELECT concat(toString(total_replicas), '/', toString(active_replicas)) FROM system.replicas WHERE database = '${db()}' AND table = 'sharded_events'`);
+
+step("6. 3x3 -> 3x2: a check Job, then remote_servers without the removed replicas, then their pods stop (volumes kept), then no znode is left of them", async () => {
   const s0 = await snapshot();
+  const total = Number(await query(pods()[0]!, `SELECT count() FROM ${db()}.events`));
   await pulumi(["config", "set", "--path", "chstack:clickhouse.replicas", "2"]);
-  try {
-    const up = await pulumi(["up", "--yes"], { stream: true, allowFailure: true });
-    assert.notEqual(up.code, 0, "pulumi up exited 0");
-    assert.match(up.out, /removes replicas chi-posthog-0-2, chi-posthog-1-2, chi-posthog-2-2: removing ClickHouse hosts is not done by the Kubernetes program yet/);
-    assertKept(s0, await snapshot());
-  } finally {
-    await pulumi(["config", "set", "--path", "chstack:clickhouse.replicas", "3"]);
+  await pulumi(["up", "--yes"], { stream: true });
+  const removed = t.hosts.filter((h) => h.address.replicaIndex === 2).map((h) => h.name);
+  await connect();
+  assert.equal(t.hosts.length, 6);
+  for (const j of ["check", "clean"] as const) assert.ok((await retireJob(j))?.status?.succeeded >= 1, `retire ${j} Job succeeded`);
+  const now = await snapshot();
+  for (const h of removed) {
+    assert.ok(!now.pods.has(hostPodName(h)), `pod of ${h} still runs`);
+    assert.equal(now.statefulSets.get(h), s0.statefulSets.get(h), `StatefulSet ${h} was replaced or deleted (it stays, at 0 replicas)`);
+    assert.equal(now.pvcs.get(`data-${h}-0`), s0.pvcs.get(`data-${h}-0`), `the volume of ${h} is kept`);
   }
-  await pulumi(["preview", "--expect-no-changes"]);
+  assertKept({ ...s0, pods: new Map([...s0.pods].filter(([p]) => !removed.some((h) => p === hostPodName(h)))) }, now);
+  await clusterHostsEverywhere(6, 180);
+  for (const p of pods()) {
+    assert.equal(await replicaCounts(p), "2/2", `${p}: total/active replicas`);
+    assert.equal(Number(await query(p, `SELECT count() FROM ${db()}.events`)), total, `${p} reads every row`);
+  }
+  const left = await query(pods()[0]!, `SELECT name FROM system.zookeeper WHERE path = '/clickhouse/tables/0/${db()}.sharded_events/replicas' ORDER BY name`);
+  assert.deepEqual(left.split("\n"), t.shards[0]!.hosts.map((h) => h.name), "the removed replica's znode is gone");
 });
 
-step("7. pulumi destroy as the README documents it, then npm run kind:down", async () => {
+step("7. 3x2 -> 2x2: refused by the check Job while shard 2 holds rows, nothing changed; then allowed with chstack:scaling.allowDropShard", async () => {
+  const s0 = await snapshot();
+  await pulumi(["config", "set", "--path", "chstack:clickhouse.shards", "2"]);
+  const refused = await pulumi(["up", "--yes"], { stream: true, allowFailure: true });
+  assert.notEqual(refused.code, 0, "pulumi up exited 0");
+  const check = (await retireJob("check"))!;
+  const log = await r.run("kubectl", ["logs", `job/${check.metadata.name}`, "-n", t.config.kubernetes.namespace]);
+  assert.match(log.out, new RegExp(`removing shard 2 is refused: it holds ${db()}\\.sharded_events \\(\\d+ rows\\)`));
+  assertKept(s0, await snapshot());
+  await clusterHostsEverywhere(6, 30);
+
+  const onShard2 = Number(await query(hostPodName(t.shards[2]!.hosts[0]!.name), `SELECT count() FROM ${db()}.sharded_events`));
+  const total = Number(await query(pods()[0]!, `SELECT count() FROM ${db()}.events`));
+  await pulumi(["config", "set", "--path", "chstack:scaling.allowDropShard", "true"]);
+  await pulumi(["up", "--yes"], { stream: true });
+  await pulumi(["config", "rm", "--path", "chstack:scaling.allowDropShard"]);
+  const gone = t.shards[2]!.hosts.map((h) => h.name);
+  await connect();
+  assert.equal(t.hosts.length, 4);
+  const now = await snapshot();
+  for (const h of gone) assert.ok(!now.pods.has(hostPodName(h)), `pod of ${h} still runs`);
+  await clusterHostsEverywhere(4, 180);
+  for (const p of pods()) assert.equal(Number(await query(p, `SELECT count() FROM ${db()}.events`)), total - onShard2, `${p} reads the two shards left`);
+  const tables = await query(pods()[0]!, "SELECT name FROM system.zookeeper WHERE path = '/clickhouse/tables' ORDER BY name");
+  assert.ok(!tables.split("\n").includes("2"), `shard 2's ZooKeeper paths are gone (left: ${tables.replaceAll("\n", ", ")})`);
+});
+
+step("8. pulumi destroy as the README documents it, then npm run kind:down", async () => {
   const s0 = await snapshot();
   const refused = await pulumi(["destroy", "--yes"], { stream: true, allowFailure: true });
   assert.notEqual(refused.code, 0, "pulumi destroy of protected StatefulSets exited 0");

@@ -126,11 +126,18 @@ export async function removeReplicaMetadata(connect: string, root: string, hosts
         if (replicas.length > 0 && replicas.every((r) => hosts.includes(r))) {
           await removeTree(path);
           removed.push(path);
+          // And the parents left empty by it, below the tables' root (a removed shard's `<tables>/<shard>`).
+          for (let up = path.slice(0, path.lastIndexOf("/")); up.startsWith(`${tablesRoot}/`); up = up.slice(0, up.lastIndexOf("/"))) {
+            if ((await children(up)).length > 0) break;
+            await zk<void>((cb) => client.remove(up, -1, (e) => cb(e)));
+            removed.push(up);
+          }
         }
         return;
       }
       for (const k of kids) await visit(path === "/" ? `/${k}` : `${path}/${k}`);
     };
+    const tablesRoot = `${root === "/" ? "" : root}/clickhouse/tables`;
     await visit(root);
     return removed;
   } finally {

@@ -6,9 +6,11 @@ import { basename as base } from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
-  clusterServiceName, commonConfigMapName, hostConfigMapName, remoteServersConfigMapName, serviceFqdn, shardServiceName, usersSecretName,
+  clusterServiceName, commonConfigMapName, hostConfigMapName, kubeCluster, remoteServersConfigMapName, serviceFqdn, shardServiceName, usersSecretName,
 } from "../model/names.ts";
-import type { Topology } from "../model/topology.ts";
+import type { TopologyChange } from "../model/change.ts";
+import type { ClickHouseHost, Topology } from "../model/topology.ts";
+import type { RetireInput } from "../../jobs/retire-job.ts";
 import {
   CLICKHOUSE_FILES, clickhouseFiles, hashPasswords, interserverPasswordForEnv, renderClickHouseHost, renderClickHouseShared, renderUsers,
 } from "../render/clickhouse/index.ts";
@@ -17,6 +19,8 @@ import { hostService, hostStatefulSet, shardSelector } from "./clickhouse-host.t
 import { shapeOf, type Shapes } from "./guard.ts";
 import { labels, selectorLabels } from "./labels.ts";
 import { checksum } from "./volumes.ts";
+import { nodeJob } from "./node-job.ts";
+import { buildRetireBundle } from "./schema-bundle.ts";
 
 export interface ClickHouseClusterArgs {
   /** The Kubernetes topology. */
@@ -29,6 +33,15 @@ export interface ClickHouseClusterArgs {
    * Distributed query is routed to a new host before its tables exist (infra/model/change.ts, publish).
    */
   readonly publishAfter?: Promise<readonly pulumi.Resource[]>;
+  /**
+   * Hosts this run removes (infra/model/change.ts, retire): a Job checks first that no removed shard holds
+   * rows (unless `allowDropShard`) and that a replica that stays holds each removed replica's rows; then
+   * remote_servers drops them, then their StatefulSets scale to 0 (volumes kept), then a Job removes their
+   * replica metadata from ZooKeeper.
+   */
+  readonly retiring?: { readonly hosts: readonly ClickHouseHost[]; readonly change: TopologyChange; readonly allowDropShard: boolean };
+  /** Hosts removed by earlier runs: their StatefulSets stay at 0 replicas, protected, their volumes kept. */
+  readonly retired?: readonly ClickHouseHost[];
 }
 
 const F = CLICKHOUSE_FILES;
@@ -62,12 +75,13 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
     // with no cluster at all (seen on a real cluster, 2x2 -> 2x3). The StatefulSets name it by its fixed
     // name, not by its output, so that this order makes no cycle.
     const byHost = new Map<string, k8s.apps.v1.StatefulSet>(); // filled below, before the promise resolves
+    let retireCheck: k8s.batch.v1.Job | undefined; // created below, before the promise resolves
     const newHostsReady = args.previousHosts.then(async (previous): Promise<pulumi.Resource[]> => {
       if (!previous) return [];
       const added = [...byHost].filter(([host]) => !previous.has(host)).map(([, sts]) => sts);
-      return added.length === 0 ? [] : [...added, ...((await args.publishAfter) ?? [])];
+      return [...(added.length === 0 ? [] : [...added, ...((await args.publishAfter) ?? [])]), ...(retireCheck ? [retireCheck] : [])];
     });
-    new k8s.core.v1.ConfigMap(`${name}-remote-servers`, {
+    const remoteServers = new k8s.core.v1.ConfigMap(`${name}-remote-servers`, {
       metadata: { name: remoteServersConfigMapName(t.cluster), namespace: ns, labels: lbl },
       data: pick(clickhouseFiles({ scope: "topology" })),
     }, { parent: this, dependsOn: newHostsReady });
@@ -136,6 +150,51 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
       metadata: { name: clusterServiceName(t.cluster), namespace: ns, labels: lbl },
       spec: nodePortSpec(selectorLabels(t, "clickhouse"), clientPorts(t), "http", t.config.kubernetes.nodePorts?.clickhouseHttp),
     }, parent);
+
+    // Removed hosts: checked, unpublished, stopped (0 replicas, volume kept), then forgotten by ZooKeeper.
+    const hostObjects = (h: ClickHouseHost) => ({
+      commonConfigMap: common.metadata.name, remoteServersConfigMap: remoteServersConfigMapName(t.cluster), hostConfigMap: hostConfigMapName(h.name),
+      usersSecret: users.metadata.name, credentialsSecret: credentials.metadata.name,
+      checksum: checksum(`${restartShared}\n${Object.values(renderClickHouseHost(h)).join("\n")}`),
+    });
+    const stopped = (h: ClickHouseHost, dependsOn: pulumi.Resource[]) => {
+      const a = hostStatefulSet(t, h, hostObjects(h));
+      shapes[h.name] = shapeOf(a);
+      return new k8s.apps.v1.StatefulSet(`${name}-${h.name}`, { ...a, spec: { ...(a.spec as object), replicas: 0 } as k8s.types.input.apps.v1.StatefulSetSpec }, { parent: this, protect: true, dependsOn });
+    };
+    for (const h of args.retired ?? []) stopped(h, []);
+    const r = args.retiring;
+    if (r && r.hosts.length > 0) {
+      const kc = kubeCluster(t.cluster);
+      const url = (h: ClickHouseHost) => ({ name: h.name, url: `http://${h.endpoint.host}:${h.endpoint.ports.http}` });
+      const all = new Map([...t.hosts, ...r.hosts].map((h) => [h.name, h]));
+      const stays = t.hosts.find((h) => !r.change.removed.shards.includes(h.address.shardIndex));
+      const base: Omit<RetireInput, "mode"> = {
+        removedShards: r.change.removed.shards.map((shard) => ({ shard, hosts: r.hosts.filter((h) => h.address.shardIndex === shard).map(url) })),
+        staying: stays ? url(stays) : null,
+        removedReplicas: r.change.removed.replicas.map((h) => ({ host: url(all.get(h.name)!), keeper: url(t.hosts.find((k) => k.address.shardIndex === h.shard)!) })),
+        allowDropShard: r.allowDropShard,
+        zookeeper: { connect: t.coordination.nodes.map((n) => `${n.endpoint.host}:${n.endpoint.ports.client}`).join(","), root: t.zookeeper.root },
+        clean: r.hosts.map((h) => h.name),
+      };
+      const job = (mode: RetireInput["mode"], dependsOn: pulumi.Resource[]) => {
+        const input = JSON.stringify({ mode, ...base });
+        return nodeJob(`${name}-retire-${mode}`, t, {
+          jobName: `retire-${kc}-${mode}-${checksum(input).slice(0, 10)}`,
+          code: buildRetireBundle().code,
+          labels: { "chstack.dev/job": `retire-${mode}` },
+          activeDeadlineSeconds: 900,
+          backoffLimit: mode === "check" ? 0 : 3, // a refusal is final; a clean-up may meet ZooKeeper restarting
+          env: [
+            { name: "CHSTACK_RETIRE_INPUT", value: input },
+            { name: "CHSTACK_ADMIN_USER", value: t.users.admin.name },
+            { name: "CHSTACK_ADMIN_PASSWORD", valueFrom: { secretKeyRef: { name: credentials.metadata.name, key: "admin-password" } } },
+          ],
+        }, { parent: this, dependsOn });
+      };
+      retireCheck = job("check", statefulSets);
+      job("clean", r.hosts.map((h) => stopped(h, [remoteServers])));
+    }
 
     this.statefulSets = statefulSets;
     this.shapes = shapes;

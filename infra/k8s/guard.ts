@@ -2,7 +2,7 @@
 // would replace it, and its data with it. Each run exports those fields per StatefulSet; the next run
 // compares them with its own stack's previous outputs and refuses a change at program time.
 import type * as k8s from "@pulumi/kubernetes";
-import { describeChange, planChange, type HostRef } from "../model/change.ts";
+import type { HostRef } from "../model/change.ts";
 import { kubeCluster } from "../model/names.ts";
 
 export type Shapes = Record<string, string>;
@@ -32,24 +32,21 @@ export function shapeProblems(previous: Shapes | undefined, current: Shapes): st
     });
 }
 
-/**
- * ClickHouse hosts the previous run had and this one drops (a lower replicas or shards count). Not done by
- * the Kubernetes program yet: the StatefulSets are protected (their deletion would fail half-way), a shard's
- * rows would leave every query, and the replicas' metadata would stay in ZooKeeper. Refused at program time,
- * before anything changes; docs/scaling.md gives the procedure by hand. The loopback target does all of it.
- */
-export function removalProblems(previous: Shapes | undefined, cluster: string, wanted: readonly HostRef[]): string[] {
-  if (!previous) return [];
+/** The ClickHouse hosts of a previous run's StatefulSets (names `chi-<cluster>-<shard>-<replica>`). */
+export function clickhouseHostsOf(previous: Shapes | undefined, cluster: string): HostRef[] {
   const prefix = `chi-${kubeCluster(cluster)}-`;
-  const before = Object.keys(previous).flatMap((name) => {
+  return Object.keys(previous ?? {}).flatMap((name) => {
     const m = name.startsWith(prefix) ? /^(\d+)-(\d+)$/.exec(name.slice(prefix.length)) : null;
     return m ? [{ name, shard: Number(m[1]), replica: Number(m[2]) }] : [];
   });
-  const change = planChange(before, wanted);
-  if (change.removed.shards.length === 0 && change.removed.replicas.length === 0) return [];
-  return [
-    `the config ${describeChange({ ...change, added: { shards: [], replicas: [] } })}: removing ClickHouse hosts is not done by the Kubernetes program yet ` +
-      "(their StatefulSets are protected, a removed shard's rows would leave every query, their replica metadata would stay in ZooKeeper); " +
-      "restore clickhouse.shards and clickhouse.replicas, or follow docs/scaling.md (\"Removing hosts on Kubernetes\")",
-  ];
+}
+
+/**
+ * A host removed by an earlier run keeps its volume, with data whose replica metadata ZooKeeper no longer
+ * has: ClickHouse would start its tables read-only. Bringing it back is refused until the volume is gone.
+ */
+export function readmitProblems(retired: readonly string[], wanted: readonly HostRef[], namespace: string): string[] {
+  return wanted.filter((h) => retired.includes(h.name)).map((h) =>
+    `ClickHouse host ${h.name} was removed by an earlier run and its volume still holds its old data (its replica metadata is gone from ZooKeeper); ` +
+      `bringing it back is not done by the program yet: keep clickhouse.shards and clickhouse.replicas below it, or delete its volume (kubectl -n ${namespace} delete pvc data-${h.name}-0) and its StatefulSet (pulumi state unprotect, then remove it) first`);
 }

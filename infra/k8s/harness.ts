@@ -91,13 +91,14 @@ export async function runProgram(config: StackConfig, opts: RunOptions): Promise
         seen.push({ resource: args.resource, name: args.name, type: args.type, opts: args.opts as pulumi.CustomResourceOptions });
         return undefined;
       });
-      const out = createStack(config, opts.stack, declaration);
+      const out = await createStack(config, opts.stack, declaration);
       return {
         clickhouse: out.clickhouse,
         postgresHost: out.postgresHost,
         appUrl: out.appUrl ?? null,
         schemaJob: out.schemaJob,
         statefulSetShapes: out.statefulSetShapes,
+        retiredHosts: out.retiredHosts,
         guard: out.guard,
       };
     });

@@ -26,7 +26,8 @@ export function networkPolicies(name: string, t: Topology, opts: pulumi.CustomRe
   const coord = t.config.coordination;
   const kind = coord.kind === "zookeeper" ? "zookeeper" : "keeper";
   policy(`allow-${kind}`, kind, [
-    { from: from("clickhouse"), ports: [port(coord.ports.client)] },
+    // ClickHouse, and the retire step's clean-up of removed replicas' metadata.
+    { from: from("clickhouse", "schema"), ports: [port(coord.ports.client)] },
     { from: from(kind), ports: [port(coord.ports.client), port(coord.ports.peer), ...("election" in coord.ports ? [port(coord.ports.election)] : [])] },
   ]);
   if (t.config.postgres.mode === "in-stack") {

@@ -17,20 +17,23 @@ export interface NodeJobArgs {
   /** Labels beside the schema component's (whose NetworkPolicy rules admit it to ClickHouse, ZooKeeper, Postgres). */
   readonly labels?: Record<string, string>;
   readonly activeDeadlineSeconds?: number;
+  /** Retries of a failed pod (default 3); 0 for a check whose refusal is final. */
+  readonly backoffLimit?: number;
 }
 
-export function nodeJob(name: string, t: Topology, a: NodeJobArgs, opts: pulumi.CustomResourceOptions): k8s.batch.v1.Job {
+/** `opts.dependsOn` (a list) is what the Job waits for, beside its bundle. */
+export function nodeJob(name: string, t: Topology, a: NodeJobArgs, opts: pulumi.CustomResourceOptions & { dependsOn?: pulumi.Resource[] }): k8s.batch.v1.Job {
   const ns = t.config.kubernetes.namespace;
   const lbl = { ...labels(t, "schema"), ...a.labels };
   const code = new k8s.core.v1.ConfigMap(`${name}-bundle`, {
     metadata: { name: a.jobName, namespace: ns, labels: lbl },
     immutable: true,
     data: { [BUNDLE_FILE]: a.code },
-  }, opts);
+  }, { ...opts, dependsOn: [] });
   return new k8s.batch.v1.Job(`${name}-job`, {
     metadata: { name: a.jobName, namespace: ns, labels: lbl },
     spec: {
-      backoffLimit: 3,
+      backoffLimit: a.backoffLimit ?? 3,
       activeDeadlineSeconds: a.activeDeadlineSeconds ?? 1800,
       template: {
         metadata: { labels: { ...lbl, ...selectorLabels(t, "schema") } },
@@ -50,5 +53,5 @@ export function nodeJob(name: string, t: Topology, a: NodeJobArgs, opts: pulumi.
         },
       },
     },
-  }, { ...opts, dependsOn: [code] });
+  }, { ...opts, dependsOn: [code, ...(opts.dependsOn ?? [])] });
 }

@@ -8,8 +8,8 @@ import { buildTopology, type Topology } from "../model/topology.ts";
 import { App } from "./app.ts";
 import { ClickHouseCluster } from "./clickhouse.ts";
 import { credentials } from "./credentials.ts";
-import { hostsOf } from "../model/change.ts";
-import { removalProblems, shapeProblems, type Shapes } from "./guard.ts";
+import { hostsOf, planChange } from "../model/change.ts";
+import { clickhouseHostsOf, readmitProblems, shapeProblems, type Shapes } from "./guard.ts";
 import { Keeper } from "./keeper.ts";
 import { labels } from "./labels.ts";
 import { networkPolicies } from "./network.ts";
@@ -25,6 +25,8 @@ export interface StackOutputs {
   readonly appUrl: string | undefined;
   readonly schemaJob: string;
   readonly statefulSetShapes: Shapes;
+  /** ClickHouse hosts removed by this run or earlier ones: their StatefulSets stay at 0 replicas. */
+  readonly retiredHosts: string[];
   /** Resolves once the StatefulSet guard has compared this run with the previous one (it rejects on a change). */
   readonly guard: pulumi.Output<string>;
 }
@@ -43,8 +45,22 @@ function kubernetesProvider(): k8s.Provider {
 }
 
 /** `declaration`: the tables the schema step converges (see infra/declaration.ts). */
-export function createStack(config: StackConfig, stack: string, declaration: Declaration): StackOutputs {
+export async function createStack(config: StackConfig, stack: string, declaration: Declaration): Promise<StackOutputs> {
   const t = buildTopology(config, kubernetesTarget(config), stack);
+  // This stack's own previous outputs: what its StatefulSets were (the guard, and the hosts already there),
+  // and which hosts earlier runs removed. Read before any object is registered: which StatefulSets this
+  // run has depends on them.
+  const self = new pulumi.StackReference("previous-run", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}` });
+  const before = (await self.getOutputDetails("statefulSetShapes")).value as Shapes | undefined;
+  const retiredBefore = ((await self.getOutputDetails("retiredHosts")).value as string[] | undefined) ?? [];
+  const wanted = hostsOf(t.cluster, t.shards.length, t.shards[0]!.hosts.length);
+  const change = planChange(clickhouseHostsOf(before, t.cluster).filter((h) => !retiredBefore.includes(h.name)), wanted);
+  const removing = change.published.before.filter((h) => !wanted.some((w) => w.name === h.name));
+  // Every host known, to describe the ones this config no longer has (ports and names are the target's).
+  const span = [...change.published.before, ...wanted, ...clickhouseHostsOf(before, t.cluster)];
+  const wide = { ...config, clickhouse: { ...config.clickhouse, shards: Math.max(...span.map((h) => h.shard)) + 1, replicas: Math.max(...span.map((h) => h.replica)) + 1 } };
+  const known = new Map(buildTopology(wide, kubernetesTarget(wide), stack).hosts.map((h) => [h.name, h]));
+  const readmit = readmitProblems(retiredBefore, wanted, config.kubernetes.namespace);
   // No Kubernetes object is registered before the StatefulSet guard has passed: each waits on this gate,
   // which opens once this run's shapes are compared with the previous run's, and fails every object (so
   // nothing changes) when the guard refuses. Seen on a real cluster: without it, the engine went on to
@@ -74,15 +90,16 @@ export function createStack(config: StackConfig, stack: string, declaration: Dec
   const coordination = config.coordination.kind === "zookeeper"
     ? new ZooKeeper("zookeeper", { topology: t }, { dependsOn: after, transformations })
     : new Keeper("keeper", { topology: t }, { dependsOn: after, transformations });
-  // This stack's own previous outputs: what its StatefulSets were (the guard, and the hosts already there).
-  const self = new pulumi.StackReference("previous-run", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}` });
   const previousShapes = self.getOutput("statefulSetShapes") as pulumi.Output<Shapes | undefined>;
-  const previousHosts = new Promise<ReadonlySet<string> | undefined>((resolve) =>
-    previousShapes.apply((previous) => resolve(previous ? new Set(Object.keys(previous)) : undefined)));
+  const previousHosts = Promise.resolve(before ? new Set(Object.keys(before)) : undefined);
   const creds = credentials("chstack", t);
   let schemaDone!: (r: pulumi.Resource[]) => void;
   const publishAfter = new Promise<pulumi.Resource[]>((resolve) => (schemaDone = resolve));
-  const clickhouse = new ClickHouseCluster("clickhouse", { topology: t, credentials: creds, previousHosts, publishAfter }, { dependsOn: [coordination, ...after], transformations });
+  const clickhouse = new ClickHouseCluster("clickhouse", {
+    topology: t, credentials: creds, previousHosts, publishAfter,
+    retiring: { hosts: removing.map((h) => known.get(h.name)!), change, allowDropShard: config.scaling.allowDropShard },
+    retired: retiredBefore.filter((n) => known.has(n)).map((n) => known.get(n)!),
+  }, { dependsOn: [coordination, ...after], transformations });
   const postgres = new Postgres("postgres", { topology: t, password: creds.postgres }, { dependsOn: after, transformations });
   // After every ClickHouse host is ready (Pulumi waits for each StatefulSet's rollout), before the app. On
   // an existing install that adds hosts, the new remote_servers waits for it in turn (publishAfter), so the
@@ -100,7 +117,7 @@ export function createStack(config: StackConfig, stack: string, declaration: Dec
 
   const shapes: Shapes = { ...coordination.shapes, ...clickhouse.shapes, ...postgres.shapes };
   const guard = previousShapes.apply((previous) => {
-    const problems = [...shapeProblems(previous, shapes), ...removalProblems(previous, t.cluster, hostsOf(t.cluster, t.shards.length, t.shards[0]!.hosts.length))];
+    const problems = [...shapeProblems(previous, shapes), ...readmit];
     if (problems.length > 0) {
       const e = new pulumi.RunError(`refused, nothing changed:\n  ${problems.join("\n  ")}`);
       refuse(e);
@@ -110,5 +127,5 @@ export function createStack(config: StackConfig, stack: string, declaration: Dec
     return "ok";
   });
 
-  return { topology: t, clickhouse: { host: clickhouse.host, ports: clickhouse.ports }, postgresHost: postgres.host, appUrl: app?.url, schemaJob: schema.jobName, statefulSetShapes: shapes, guard };
+  return { topology: t, clickhouse: { host: clickhouse.host, ports: clickhouse.ports }, postgresHost: postgres.host, appUrl: app?.url, schemaJob: schema.jobName, statefulSetShapes: shapes, retiredHosts: [...retiredBefore, ...removing.map((h) => h.name)], guard };
 }

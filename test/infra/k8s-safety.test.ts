@@ -98,17 +98,68 @@ describe("the StatefulSet guard", () => {
     assert.deepEqual(bigger.objects.map((o) => `${o.kind}/${o.metadata?.name}`), [], "no Kubernetes object reaches the engine");
   });
 
-  test("removing a replica or a shard is refused at program time: no Kubernetes object reaches the engine", () => {
+  describe("removing hosts (infra/model/change.ts: check, unpublish, stop, clean)", () => {
     const grown = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, replicas: 3 } }, { previousOutputs: { statefulSetShapes: first.outputs.statefulSetShapes } });
-    for (const [change, says] of [
-      [{ replicas: 2 }, /removes replicas chi-events-0-2, chi-events-1-2: removing ClickHouse hosts is not done by the Kubernetes program yet/],
-      [{ shards: 1, replicas: 3 }, /removes shard 1 \(3 hosts\)/],
-    ] as const) {
-      const fewer = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, ...change } }, { previousOutputs: { statefulSetShapes: grown.outputs.statefulSetShapes } });
-      assert.equal(fewer.ok, false);
-      assert.match(fewer.error ?? "", says);
-      assert.deepEqual(fewer.objects, [], "nothing changes");
-    }
+    const fewer = runK8s(CONFIG, { previousOutputs: grown.outputs });
+    type Run = typeof fewer;
+    const res = (run: Run, type: string, suffix: string) => run.resources.find((x) => x.type === type && x.name.endsWith(suffix));
+    const sts = (run: Run, host: string) => res(run, "kubernetes:apps/v1:StatefulSet", `-${host}`)!;
+    const cm = (run: Run) => res(run, "kubernetes:core/v1:ConfigMap", "-remote-servers")!;
+    const job = (run: Run, mode: string) => res(run, "kubernetes:batch/v1:Job", `-retire-${mode}-job`);
+    const inputOf = (run: Run, mode: string) => JSON.parse(job(run, mode)!.inputs.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === "CHSTACK_RETIRE_INPUT").value);
+
+    test("the removed replicas: checked, then unpublished, then stopped at 0 replicas (protected, volumes kept), then cleaned", () => {
+      assert.ok(grown.ok && fewer.ok, fewer.error);
+      const check = job(fewer, "check")!;
+      const clean = job(fewer, "clean")!;
+      const kept = ["chi-events-0-0", "chi-events-0-1", "chi-events-1-0", "chi-events-1-1"];
+      assert.deepEqual(kept.filter((h) => !check.dependsOn.includes(sts(fewer, h).urn)), [], "the check waits for every host that stays");
+      assert.ok(cm(fewer).dependsOn.includes(check.urn), "remote_servers changes only after the check");
+      assert.equal((cm(fewer).inputs.data["chstack-remote-servers.xml"].match(/<replica>/g) ?? []).length, 4);
+      for (const h of ["chi-events-0-2", "chi-events-1-2"]) {
+        const s = sts(fewer, h);
+        assert.equal(s.inputs.spec.replicas, 0, `${h} scaled to 0`);
+        assert.equal(s.protect, true);
+        assert.ok(s.dependsOn.includes(cm(fewer).urn), `${h} stops after remote_servers no longer lists it`);
+        assert.ok(clean.dependsOn.includes(s.urn), `the clean-up waits for ${h} to stop`);
+        assert.equal(fewer.outputs.statefulSetShapes[h], grown.outputs.statefulSetShapes[h], "its shape (and volume claim) is unchanged");
+      }
+      for (const h of kept) assert.deepEqual(sts(fewer, h).inputs.spec, sts(grown, h).inputs.spec, `${h} is not touched`);
+      const input = inputOf(fewer, "check");
+      assert.deepEqual(input.removedReplicas.map((r: { host: { name: string }; keeper: { name: string } }) => [r.host.name, r.keeper.name]), [["chi-events-0-2", "chi-events-0-0"], ["chi-events-1-2", "chi-events-1-0"]]);
+      assert.deepEqual(input.removedShards, []);
+      assert.deepEqual(inputOf(fewer, "clean").clean, ["chi-events-0-2", "chi-events-1-2"]);
+      assert.deepEqual(inputOf(fewer, "clean").zookeeper, { connect: "zk-events-0.zk-events-headless.chstack.svc.cluster.local:2181", root: "/clickhouse/events" });
+      assert.deepEqual(fewer.outputs.retiredHosts, ["chi-events-0-2", "chi-events-1-2"]);
+    });
+
+    test("a later run keeps them at 0 replicas and runs no retire Job", () => {
+      const again = runK8s(CONFIG, { previousOutputs: fewer.outputs });
+      assert.ok(again.ok, again.error);
+      assert.equal(sts(again, "chi-events-0-2").inputs.spec.replicas, 0);
+      assert.equal(job(again, "check"), undefined);
+      assert.equal(job(again, "clean"), undefined);
+      assert.deepEqual(again.outputs.retiredHosts, fewer.outputs.retiredHosts);
+    });
+
+    test("a removed shard: the check Job is given its hosts and chstack:scaling.allowDropShard", () => {
+      const oneShard = { ...CONFIG, clickhouse: { ...CONFIG.clickhouse, shards: 1, replicas: 3 } };
+      for (const allow of [false, true]) {
+        const run = runK8s({ ...oneShard, scaling: { allowDropShard: allow } }, { previousOutputs: grown.outputs });
+        assert.ok(run.ok, run.error);
+        const input = inputOf(run, "check");
+        assert.deepEqual(input.removedShards.map((x: { shard: number; hosts: { name: string }[] }) => [x.shard, x.hosts.map((h) => h.name)]), [[1, ["chi-events-1-0", "chi-events-1-1", "chi-events-1-2"]]]);
+        assert.equal(input.allowDropShard, allow);
+        assert.equal(input.staying.name, "chi-events-0-0");
+      }
+    });
+
+    test("bringing a removed host back is refused at program time: no Kubernetes object reaches the engine", () => {
+      const back = runK8s({ ...CONFIG, clickhouse: { ...CONFIG.clickhouse, replicas: 3 } }, { previousOutputs: fewer.outputs });
+      assert.equal(back.ok, false);
+      assert.match(back.error ?? "", /ClickHouse host chi-events-0-2 was removed by an earlier run and its volume still holds its old data/);
+      assert.deepEqual(back.objects, []);
+    });
   });
 
   test("adding a replica is not a change to any existing StatefulSet", () => {

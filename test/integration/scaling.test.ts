@@ -228,6 +228,7 @@ describe("scaling a loopback stack by its config", { concurrency: false }, () =>
     }
     unchanged([...grid(2, 2), ...others]);
     assert.equal(await zkChildren(`${TABLES}/2/posthog.sharded_events`), undefined);
+    assert.ok(!(await zkChildren(TABLES))!.includes("2"), "nothing is left under the shard's path");
     assert.deepEqual(await zkChildren(`${TABLES}/noshard/posthog.person/replicas`), grid(2, 2).sort());
     for (const x of grid(2, 2)) {
       assert.deepEqual(await clusterPorts(x), grid(2, 2).map((y) => portsOf(y).tcp), x);
