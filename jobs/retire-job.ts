@@ -26,6 +26,8 @@ export interface RetireInput {
   /** clean mode: the ZooKeeper connect string, the cluster's root, and the hosts whose metadata goes. */
   readonly zookeeper: { readonly connect: string; readonly root: string };
   readonly clean: readonly string[];
+  /** clean mode: how long a removed replica may still hold a ZooKeeper session (default 180 s). */
+  readonly activeWaitSeconds?: number;
 }
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -38,7 +40,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   }
   if (input.mode === "clean") {
     try {
-      const removed = await removeReplicaMetadata(input.zookeeper.connect, input.zookeeper.root, input.clean, 180_000);
+      const removed = await removeReplicaMetadata(input.zookeeper.connect, input.zookeeper.root, input.clean, (input.activeWaitSeconds ?? 180) * 1000);
       console.log(`retire job: removed the replica metadata of ${input.clean.join(", ")} (${removed.length} znode(s))`);
       for (const z of removed) console.log(`  ${z}`);
       return 0;
