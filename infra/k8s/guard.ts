@@ -45,8 +45,8 @@ export function clickhouseHostsOf(previous: Shapes | undefined, cluster: string)
  * A host removed by an earlier run keeps its volume, with data whose replica metadata ZooKeeper no longer
  * has: ClickHouse would start its tables read-only. Bringing it back is refused until the volume is gone.
  */
-export function readmitProblems(retired: readonly string[], wanted: readonly HostRef[], namespace: string): string[] {
+export function readmitProblems(retired: readonly string[], wanted: readonly HostRef[]): string[] {
   return wanted.filter((h) => retired.includes(h.name)).map((h) =>
     `ClickHouse host ${h.name} was removed by an earlier run and its volume still holds its old data (its replica metadata is gone from ZooKeeper); ` +
-      `bringing it back is not done by the program yet: keep clickhouse.shards and clickhouse.replicas below it, or delete its volume (kubectl -n ${namespace} delete pvc data-${h.name}-0) and its StatefulSet (pulumi state unprotect, then remove it) first`);
+      "bringing it back is not supported yet: keep clickhouse.shards and clickhouse.replicas below it (docs/scaling.md)");
 }

@@ -60,7 +60,7 @@ export async function createStack(config: StackConfig, stack: string, declaratio
   const span = [...change.published.before, ...wanted, ...clickhouseHostsOf(before, t.cluster)];
   const wide = { ...config, clickhouse: { ...config.clickhouse, shards: Math.max(...span.map((h) => h.shard)) + 1, replicas: Math.max(...span.map((h) => h.replica)) + 1 } };
   const known = new Map(buildTopology(wide, kubernetesTarget(wide), stack).hosts.map((h) => [h.name, h]));
-  const readmit = readmitProblems(retiredBefore, wanted, config.kubernetes.namespace);
+  const readmit = readmitProblems(retiredBefore, wanted);
   // No Kubernetes object is registered before the StatefulSet guard has passed: each waits on this gate,
   // which opens once this run's shapes are compared with the previous run's, and fails every object (so
   // nothing changes) when the guard refuses. Seen on a real cluster: without it, the engine went on to
