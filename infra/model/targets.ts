@@ -110,12 +110,14 @@ export function kubernetesTarget(config: StackConfig): Target {
       const configured = config.clickhouse.users[role].networks;
       if (configured) return { ip: configured, hostRegexp: [] };
       if (role !== "interserver") return { ip: ["::/0"], hostRegexp: [] }; // NetworkPolicies decide who reaches the pods
-      // Only this cluster's own pods, by the reverse DNS name of the pod's IP. A pod is an endpoint of two
-      // headless Services, its host's and its shard's, so its IP has two names, returned in any order, and
-      // 18.16 checks the first only: seen on a real cluster, 1 inter-server login in 2 was refused.
+      // Only this cluster's own pods, by the reverse DNS name of the pod's IP. A pod is an endpoint of its
+      // host's Service and of the shard and cluster Services, which select this cluster's ClickHouse pods
+      // only; its IP may have a name under each, returned in any order, and 18.16 checks the first only:
+      // seen on a real cluster (CoreDNS answered `<ip>.clickhouse-<cluster>...` for 1 lookup in 6, and
+      // that share of inter-server logins was refused).
       const host = `chi-${kc}-\\d+-\\d+`;
       const svc = `${nsRe}\\.svc\\.cluster\\.local$`;
-      return { ip: [], hostRegexp: [`^${host}-0\\.${host}\\.${svc}`, `^\\d+-\\d+-\\d+-\\d+\\.shard-${kc}-\\d+\\.${svc}`] };
+      return { ip: [], hostRegexp: [`^${host}-0\\.${host}\\.${svc}`, `^\\d+-\\d+-\\d+-\\d+\\.(shard-${kc}-\\d+|clickhouse-${kc})\\.${svc}`] };
     },
   };
 }

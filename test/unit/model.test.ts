@@ -87,11 +87,13 @@ describe("one seam: targets differ only in addresses, paths and networks", () =>
     const res = kube.users.interserver.networks.hostRegexp.map((r) => new RegExp(r));
     const admits = (name: string) => res.some((r) => r.test(name));
     assert.ok(admits("chi-events-0-1-0.chi-events-0-1.prod.svc.cluster.local"), "the name under the host's headless Service");
-    assert.ok(admits("10-244-1-5.shard-events-0.prod.svc.cluster.local"), "the name under the shard's headless Service (a pod's IP has both)");
+    assert.ok(admits("10-244-1-5.shard-events-0.prod.svc.cluster.local"), "the name under the shard's Service (a pod's IP has several)");
+    assert.ok(admits("10-244-1-5.clickhouse-events.prod.svc.cluster.local"), "the name under the cluster's Service");
     assert.ok(!admits("chi-events-0-1-0.chi-events-0-1.other.svc.cluster.local"), "another namespace");
     assert.ok(!admits("chi-eventsx-0-1-0.chi-eventsx-0-1.prod.svc.cluster.local"), "another cluster");
     assert.ok(!admits("10-244-1-5.shard-eventsx-0.prod.svc.cluster.local"), "another cluster's shard");
     assert.ok(!admits("10-244-1-5.app-events.prod.svc.cluster.local"), "another Service");
+    assert.ok(!admits("10-244-1-5.clickhouse-eventsx.prod.svc.cluster.local"), "another cluster's Service");
     assert.deepEqual(kube.users.writer.networks.ip, ["::/0"]);
   });
 });
