@@ -37,7 +37,7 @@ t=$(date +%s); phase "stand-in images (e2e/images/build.sh)"
 e2e/images/build.sh >/dev/null
 phase "images ready in $(( $(date +%s) - t ))s"
 t=$(date +%s); phase "cluster (e2e/cluster/up.sh)"
-CHSTACK_KEEP_ON_FAILURE=1 e2e/cluster/up.sh "$CACHE/images/current.tsv"
+CHSTACK_KEEP_ON_FAILURE=1 CHSTACK_FRESH_CLUSTER=1 e2e/cluster/up.sh "$CACHE/images/current.tsv"
 phase "cluster ready in $(( $(date +%s) - t ))s"
 
 export PATH="$BIN:$PATH" CHSTACK_E2E_TOOLCHAIN_BIN="$BIN"

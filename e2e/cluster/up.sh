@@ -86,6 +86,11 @@ for br in "$KIND_BRIDGE" docker0; do
 done
 
 # --- cluster -----------------------------------------------------------------------------------------
+if [ "${CHSTACK_FRESH_CLUSTER:-0}" = 1 ] && kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  # A cluster left by an earlier run (its node containers restart with dockerd): start from nothing.
+  log "cluster $CLUSTER left by an earlier run: kind delete cluster (CHSTACK_FRESH_CLUSTER=1)"
+  kind delete cluster --name "$CLUSTER" 2>&1 | sed 's/^/    /' >&2
+fi
 if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   log "cluster $CLUSTER exists"
 else
