@@ -62,7 +62,7 @@ export async function guardShardRemoval(
           "its tables, or run `chstack up --allow drop-shard` to remove the shard with its data",
       );
     }
-    c.log(`WARNING: removing shard ${shard} although ${why} (--allow drop-shard): those rows leave the cluster`);
+    c.log(`WARNING: removing shard ${shard} although ${why} (--allow drop-shard or chstack:scaling.allowDropShard): those rows leave the cluster`);
   }
 }
 
