@@ -53,6 +53,8 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
   /** Name of the Secret holding each role's password (keys `<role>-password`). */
   public readonly credentialsSecret: string;
   public readonly statefulSets: readonly k8s.apps.v1.StatefulSet[];
+  /** The hosts this run removed, once their clean-up Job has succeeded (never for a run that failed before). */
+  public readonly retiredNow: pulumi.Output<string[]>;
   /** The immutable fields of each host's StatefulSet (see guard.ts). */
   public readonly shapes: Shapes;
 
@@ -193,7 +195,12 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
         }, { parent: this, dependsOn });
       };
       retireCheck = job("check", statefulSets);
-      job("clean", r.hosts.map((h) => stopped(h, [remoteServers])));
+      const clean = job("clean", r.hosts.map((h) => stopped(h, [remoteServers])));
+      // Found on a real cluster: a run refused by the check still exported its removed hosts, and the next
+      // run took them as removed already and skipped the check and the clean-up.
+      this.retiredNow = clean.metadata.apply(() => r.hosts.map((h) => h.name));
+    } else {
+      this.retiredNow = pulumi.output([]);
     }
 
     this.statefulSets = statefulSets;

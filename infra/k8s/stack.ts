@@ -26,7 +26,7 @@ export interface StackOutputs {
   readonly schemaJob: string;
   readonly statefulSetShapes: Shapes;
   /** ClickHouse hosts removed by this run or earlier ones: their StatefulSets stay at 0 replicas. */
-  readonly retiredHosts: string[];
+  readonly retiredHosts: pulumi.Output<string[]>;
   /** Resolves once the StatefulSet guard has compared this run with the previous one (it rejects on a change). */
   readonly guard: pulumi.Output<string>;
 }
@@ -127,5 +127,5 @@ export async function createStack(config: StackConfig, stack: string, declaratio
     return "ok";
   });
 
-  return { topology: t, clickhouse: { host: clickhouse.host, ports: clickhouse.ports }, postgresHost: postgres.host, appUrl: app?.url, schemaJob: schema.jobName, statefulSetShapes: shapes, retiredHosts: [...retiredBefore, ...removing.map((h) => h.name)], guard };
+  return { topology: t, clickhouse: { host: clickhouse.host, ports: clickhouse.ports }, postgresHost: postgres.host, appUrl: app?.url, schemaJob: schema.jobName, statefulSetShapes: shapes, retiredHosts: clickhouse.retiredNow.apply((now) => [...retiredBefore, ...now]), guard };
 }
