@@ -112,6 +112,12 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
 
     // Files read only at start: their checksum is in each pod template (remote_servers and users are not).
     const restartShared = clickhouseFiles({ scope: "common", delivery: "restart" }).map((p) => shared[p]).join("\n");
+    // What a host's StatefulSet references; its host ConfigMap by the object's name output while it exists.
+    const hostObjects = (h: ClickHouseHost, hostConfigMap: pulumi.Input<string>, files = renderClickHouseHost(h)) => ({
+      commonConfigMap: common.metadata.name, remoteServersConfigMap: remoteServersConfigMapName(t.cluster), hostConfigMap,
+      usersSecret: users.metadata.name, credentialsSecret: credentials.metadata.name,
+      checksum: checksum(`${restartShared}\n${Object.values(files).join("\n")}`),
+    });
     const statefulSets: k8s.apps.v1.StatefulSet[] = [];
     const shapes: Shapes = {};
     for (const shard of t.shards) {
@@ -123,14 +129,7 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
           data: Object.fromEntries(Object.entries(files).map(([p, c]) => [base(p), c])),
         }, parent);
         new k8s.core.v1.Service(`${name}-${h.name}`, hostService(t, h), parent);
-        const stsArgs = hostStatefulSet(t, h, {
-          commonConfigMap: common.metadata.name,
-          remoteServersConfigMap: remoteServersConfigMapName(t.cluster),
-          hostConfigMap: hostConfig.metadata.name,
-          usersSecret: users.metadata.name,
-          credentialsSecret: credentials.metadata.name,
-          checksum: checksum(`${restartShared}\n${Object.values(files).join("\n")}`),
-        });
+        const stsArgs = hostStatefulSet(t, h, hostObjects(h, hostConfig.metadata.name, files));
         const sts: k8s.apps.v1.StatefulSet = new k8s.apps.v1.StatefulSet(`${name}-${h.name}`, stsArgs, { parent: this, protect: true, dependsOn: previous ? [previous] : [] });
         shapes[h.name] = shapeOf(stsArgs);
         statefulSets.push(sts);
@@ -154,13 +153,8 @@ export class ClickHouseCluster extends pulumi.ComponentResource {
     }, parent);
 
     // Removed hosts: checked, unpublished, stopped (0 replicas, volume kept), then forgotten by ZooKeeper.
-    const hostObjects = (h: ClickHouseHost) => ({
-      commonConfigMap: common.metadata.name, remoteServersConfigMap: remoteServersConfigMapName(t.cluster), hostConfigMap: hostConfigMapName(h.name),
-      usersSecret: users.metadata.name, credentialsSecret: credentials.metadata.name,
-      checksum: checksum(`${restartShared}\n${Object.values(renderClickHouseHost(h)).join("\n")}`),
-    });
     const stopped = (h: ClickHouseHost, dependsOn: pulumi.Resource[]) => {
-      const a = hostStatefulSet(t, h, hostObjects(h));
+      const a = hostStatefulSet(t, h, hostObjects(h, hostConfigMapName(h.name)));
       shapes[h.name] = shapeOf(a);
       return new k8s.apps.v1.StatefulSet(`${name}-${h.name}`, { ...a, spec: { ...(a.spec as object), replicas: 0 } as k8s.types.input.apps.v1.StatefulSetSpec }, { parent: this, protect: true, dependsOn });
     };
