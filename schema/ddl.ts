@@ -39,8 +39,12 @@ export function createLocalTable(t: LocalTable): string {
   return lines.join("\n");
 }
 
-/** A Distributed table carries its columns of the local table (all: what `AS local` would copy) and names its database literally. */
-export function createDistributedTable(t: DistributedTable, cluster: string): string {
+/**
+ * A Distributed table carries its columns of the local table (all: what `AS local` would copy) and names its
+ * database literally. `cluster` is the stack's; the table may name its one-shard cluster instead.
+ */
+export function createDistributedTable(t: DistributedTable, stackCluster: string): string {
+  const cluster = t.cluster ?? stackCluster;
   return [
     `CREATE TABLE IF NOT EXISTS ${fullName(t)}`,
     "(",

@@ -84,6 +84,11 @@ const distributedTable = z.strictObject({
   name: ident(),
   /** The declared local table it fans out to: `table` (same database) or `database.table`. */
   local: z.string().regex(/^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/, "must be a table name or database.table"),
+  /**
+   * The cluster it reads through: the stack's (clickhouse.cluster, the default) or its one-shard cluster
+   * (clickhouse.singleShardCluster), by name. A table replicated to every host needs the one-shard cluster.
+   */
+  cluster: ident().optional(),
   /** Optional: with none, a Distributed table takes no INSERT over several shards (reading works). */
   shardingKey: expr().optional(),
   /**

@@ -96,7 +96,7 @@ export function migrationReasons(t: TableDecl, actual: ActualTable, cluster: str
   if (t.kind === "distributed") {
     if (actual.engine !== "Distributed") return [`engine is ${actual.engine}, declared Distributed`];
     const [c, db, table, key] = actual.engineArgs;
-    differs("Distributed target", `${cluster}.${t.target.database}.${t.target.name}`, `${unquote(c ?? "")}.${unquote(db ?? "")}.${unquote(table ?? "")}`);
+    differs("Distributed target", `${t.cluster ?? cluster}.${t.target.database}.${t.target.name}`, `${unquote(c ?? "")}.${unquote(db ?? "")}.${unquote(table ?? "")}`);
     differs("sharding key", t.shardingKey ?? "", key ?? "");
     return reasons;
   }

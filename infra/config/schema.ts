@@ -63,6 +63,12 @@ const clickhouse = z
   .strictObject({
     /** Cluster name: in remote_servers, macros, ZooKeeper root and every Kubernetes name. */
     cluster: clusterName().default("posthog"),
+    /**
+     * A second cluster in remote_servers: one shard listing every host as a replica. A Distributed table
+     * over a table replicated to every host (a ZooKeeper path without {shard}) reads through it, so each
+     * row comes back once (PostHog's `posthog_single_shard`). None by default.
+     */
+    singleShardCluster: clusterName().optional(),
     shards: int(1, MAX_SHARDS).default(1),
     replicas: int(1, MAX_REPLICAS).default(1),
     /** The database the app uses (CLICKHOUSE_DATABASE). */
@@ -103,6 +109,11 @@ const clickhouse = z
         }
       })
       .prefault({}),
+  })
+  .superRefine((ch, ctx) => {
+    if (ch.singleShardCluster !== undefined && ch.singleShardCluster === ch.cluster) {
+      ctx.addIssue({ code: "custom", path: ["singleShardCluster"], message: `must differ from clickhouse.cluster, got "${ch.cluster}" for both` });
+    }
   })
   .prefault({});
 

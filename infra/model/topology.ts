@@ -58,6 +58,8 @@ export interface Topology {
   readonly stack: string;
   readonly target: TargetKind;
   readonly cluster: string;
+  /** The one-shard cluster over every host (clickhouse.singleShardCluster), when configured. */
+  readonly singleShardCluster: string | undefined;
   readonly database: string;
   readonly shards: readonly Shard[];
   readonly hosts: readonly ClickHouseHost[];
@@ -135,6 +137,7 @@ export function buildTopology(config: StackConfig, target: Target, stack: string
     stack,
     target: target.kind,
     cluster,
+    singleShardCluster: ch.singleShardCluster,
     database: ch.database,
     shards,
     hosts: shards.flatMap((s) => s.hosts),

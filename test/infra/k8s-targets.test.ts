@@ -15,7 +15,7 @@ describe("one renderer, two targets", () => {
   // loopback integration test, so they are what a loopback run writes.
   const golden = readFileSync(new URL("../fixtures/golden-2x2.yaml", import.meta.url), "utf8");
   assert.match(golden, /cluster: posthog/);
-  const run = runK8s({ clickhouse: { cluster: "posthog", shards: 2, replicas: 2 } });
+  const run = runK8s({ clickhouse: { cluster: "posthog", singleShardCluster: "posthog_single_shard", shards: 2, replicas: 2 } });
   const loopback = (host: string, file: string) => readFileSync(join(goldenDir("2x2"), `clickhouse/${host}/config/${file}`), "utf8");
 
   test("shared files: the same bytes, or the same but for addresses and paths", () => {

@@ -21,8 +21,9 @@ function evolved(): string {
   writeFileSync(file, [
     `import { defineSchema } from ${JSON.stringify(fileURLToPath(new URL("../../schema/declare.ts", import.meta.url)))};`,
     `import { posthogFullTables } from ${JSON.stringify(full)};`,
-    "export default (db: string) => defineSchema({ tables: posthogFullTables(db).map((x) => x.kind === 'table' && x.name === 'sharded_events'",
-    "  ? { ...x, columns: [...x.columns, { name: 'mat_$browser', type: 'VARCHAR', default: { kind: 'MATERIALIZED', expression: \"visitParamExtractString(properties, '$browser')\" } }] } : x) });",
+    "export const evolvedTables = (db: string) => posthogFullTables(db).map((x) => x.kind === 'table' && x.name === 'sharded_events'",
+    "  ? { ...x, columns: [...x.columns, { name: 'mat_$browser', type: 'VARCHAR', default: { kind: 'MATERIALIZED', expression: \"visitParamExtractString(properties, '$browser')\" } }] } : x);",
+    "export default (db: string) => defineSchema({ tables: evolvedTables(db) });",
   ].join("\n"));
   return file;
 }
@@ -42,11 +43,11 @@ function event(i: number) {
 }
 
 /** Every replica has fetched what was written to its peer (a synchronous Distributed insert waits for one replica per shard). */
-async function syncReplicas(): Promise<void> {
+async function syncReplicas(table = "posthog.sharded_events"): Promise<void> {
   await Promise.all(stack.topology.hosts.map(async (_, h) => {
     const admin = stack.client(h, "admin");
     try {
-      await admin.command({ query: "SYSTEM SYNC REPLICA posthog.sharded_events" });
+      await admin.command({ query: `SYSTEM SYNC REPLICA ${table}` });
     } finally {
       await admin.close();
     }
@@ -63,6 +64,17 @@ async function perShard(): Promise<number[]> {
       await c.close();
     }
   }));
+}
+
+/** The evolved declaration and a Distributed table over `person` (replicated to every host) through the one-shard cluster. */
+function withPersonEverywhere(): string {
+  const file = join(stack.cwd, "posthog-persons.mts");
+  writeFileSync(file, [
+    `import { defineSchema, distributed } from ${JSON.stringify(fileURLToPath(new URL("../../schema/declare.ts", import.meta.url)))};`,
+    `import { evolvedTables } from ${JSON.stringify(evolved())};`,
+    "export default (db: string) => defineSchema({ tables: [...evolvedTables(db), distributed({ database: db, name: 'person_everywhere', local: 'person', cluster: 'posthog_single_shard' })] });",
+  ].join("\n"));
+  return file;
 }
 
 describe("PostHog's tables on a 2x2 stack", () => {
@@ -128,6 +140,28 @@ describe("PostHog's tables on a 2x2 stack", () => {
       assert.deepEqual({ ...r }, { n: String(EVENTS + 1000), chrome: String((EVENTS + 1000) / 2) });
     } finally {
       await reader.close();
+    }
+  });
+
+  test("a Distributed table over a table on every host, through the one-shard cluster, returns each row once", async () => {
+    const applied = await stack.chstack("schema", "apply", "--declaration", withPersonEverywhere());
+    assert.equal(applied.code, 0, `${applied.stdout}\n${applied.stderr}`);
+    const admin = stack.client(2, "admin");
+    try {
+      const ts = "2026-11-01 00:00:00";
+      await admin.insert({ table: "posthog.person", format: "JSONEachRow", values: Array.from({ length: 10 }, (_, i) => ({ id: randomUUID(), created_at: ts, team_id: 1, properties: "{}", is_identified: 0, is_deleted: 0, version: i, _timestamp: ts, _offset: i })) });
+    } finally {
+      await admin.close();
+    }
+    await syncReplicas("posthog.person");
+    for (let h = 0; h < 4; h++) {
+      const reader = stack.client(h, "readonly");
+      try {
+        const [r] = await rows<{ n: string; clusters: string }>(reader, "SELECT (SELECT count() FROM posthog.person_everywhere) AS n, (SELECT count() FROM system.clusters WHERE cluster = 'posthog_single_shard') AS clusters");
+        assert.deepEqual({ ...r }, { n: "10", clusters: "4" }, `${stack.topology.hosts[h]!.name}: each row once (through the 2-shard cluster it would be 20)`);
+      } finally {
+        await reader.close();
+      }
     }
   });
 });

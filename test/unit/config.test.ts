@@ -186,6 +186,9 @@ const badCases: readonly BadCase[] = [
   { name: "memory request above the default limit", yaml: chstack("clickhouse", "{ resources: { requests: { memory: 8Gi } } }"), path: "clickhouse.resources.requests.memory", expect: ["must not exceed limits.memory (4Gi), got 8Gi"] },
   { name: "cpu request above the cpu limit", yaml: chstack("postgres", "{ resources: { requests: { cpu: 2 }, limits: { cpu: 1500m } } }"), path: "postgres.resources.requests.cpu", expect: ["must not exceed limits.cpu (1500m), got 2"] },
 
+  { name: "one-shard cluster named like the cluster", yaml: chstack("clickhouse", "{ cluster: events, singleShardCluster: events }"), path: "clickhouse.singleShardCluster", expect: ['must differ from clickhouse.cluster, got "events" for both'] },
+  { name: "one-shard cluster with a dash", yaml: chstack("clickhouse", "{ singleShardCluster: one-shard }"), path: "clickhouse.singleShardCluster", expect: ["must be an identifier"] },
+
   // users
   { name: "two roles with one user name", yaml: chstack("clickhouse", "{ users: { writer: { name: app }, readonly: { name: app } } }"), path: "clickhouse.users.readonly.name", expect: ['must differ from clickhouse.users.writer.name, got "app" for both'] },
   { name: "a role named like another role's default", yaml: chstack("clickhouse", "{ users: { admin: { name: chstack_app } } }"), path: "clickhouse.users.writer.name", expect: ['must differ from clickhouse.users.admin.name, got "chstack_app" for both'] },

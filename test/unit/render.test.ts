@@ -123,6 +123,19 @@ describe("cluster files", () => {
     });
   });
 
+  test("remote_servers: the one-shard cluster lists every host as a replica of one shard, only when configured", () => {
+    const t = topology({ clickhouse: { cluster: "events", shards: 3, replicas: 2, singleShardCluster: "events_single_shard" } });
+    const rs = parseXml(renderClickHouseCommon(t, hashPasswords(PASSWORDS))[F.remoteServers]!).yandex.remote_servers;
+    assert.equal((rs.events.shard as any[]).length, 3, "the stack's cluster is unchanged");
+    const one = rs.events_single_shard.shard as any[];
+    assert.equal(one.length, 1);
+    assert.equal(one[0].internal_replication, "true");
+    assert.deepEqual(one[0].replica.map((r: any) => Number(r.port)), t.hosts.map((h) => h.endpoint.ports.tcp));
+    assert.ok(one[0].replica.every((r: any) => r.password["@from_env"] === "CHSTACK_INTERSERVER_PASSWORD"));
+    const plain = parseXml(renderClickHouseCommon(topology({ clickhouse: { cluster: "events", shards: 3, replicas: 2 } }), hashPasswords(PASSWORDS))[F.remoteServers]!).yandex.remote_servers;
+    assert.deepEqual(Object.keys(plain).filter((k) => !k.startsWith("@")), ["events"]);
+  });
+
   test("macros, ZooKeeper with the cluster root, distributed DDL", () => {
     const t = topology({ clickhouse: { cluster: "events", shards: 2, replicas: 2 }, coordination: { size: 3 } });
     const host = t.shards[1]!.hosts[0]!;

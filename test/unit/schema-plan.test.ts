@@ -20,7 +20,7 @@ function stateOf(decl: Declaration, version = "18.16.1"): HostState {
     const local = x.kind === "table" ? x : x.target;
     const engine = x.kind === "distributed" ? "Distributed" : x.replicated ? `Replicated${x.engine.family}` : x.engine.family;
     const args = x.kind === "distributed"
-      ? ["posthog", x.target.database, x.target.name, ...(x.shardingKey ? [x.shardingKey] : [])]
+      ? [x.cluster ?? "posthog", x.target.database, x.target.name, ...(x.shardingKey ? [x.shardingKey] : [])]
       : [...(x.replicated ? [`'${zookeeperPathOf(x)}'`, `'${x.replicaName}'`] : []), ...(x.engine.family === "ReplacingMergeTree" ? [x.engine.version, x.engine.isDeleted].filter((a): a is string => a !== undefined) : []), ...(x.engine.family === "CollapsingMergeTree" ? [x.engine.sign] : [])];
     tables.set(fullName(x), {
       database: x.database, name: x.name, engine, engineArgs: args,
@@ -268,6 +268,36 @@ describe("version-dependent session settings, and Distributed tables over tables
     const t1 = buildTopology(one, loopbackTarget(one), "t1");
     const p1 = plan(overPersons, t1, new Map(t1.hosts.map((h) => [h.name, ok(stateOf(base))])));
     assert.ok(!p1.drift.some((x) => x.table === "posthog.persons"), "one shard: each row once");
+  });
+
+  test("through the one-shard cluster (clickhouse.singleShardCluster) it is planned, and a sharded table through it is refused", () => {
+    const cfg = parseStackConfig({ clickhouse: { cluster: "posthog", shards: 2, replicas: 2, singleShardCluster: "posthog_single_shard" } }, "ts", { rejectPlaintextSecrets: true });
+    const ts = buildTopology(cfg, loopbackTarget(cfg), "ts");
+    const on = (d: Declaration) => plan(d, ts, new Map(ts.hosts.map((h) => [h.name, ok(stateOf(base))])));
+    const decl = (extra: object) => defineSchema({ tables: [...posthogTables("posthog"), { kind: "distributed", database: "posthog", name: "persons", local: "person", ...extra }] });
+
+    const p = on(decl({ cluster: "posthog_single_shard" }));
+    assert.deepEqual(p.drift, []);
+    const creates = p.tasks.filter((x) => x.table === "posthog.persons");
+    assert.equal(creates.length, 4, "on every host");
+    assert.ok(creates.every((x) => x.phase === 5 && x.sql.endsWith("ENGINE = Distributed(posthog_single_shard, posthog, person)")), creates[0]?.sql);
+    const held = decl({ cluster: "posthog_single_shard" });
+    const settled = plan(held, ts, new Map(ts.hosts.map((h) => [h.name, ok(stateOf(held))])));
+    assert.deepEqual([settled.tasks.length, settled.drift.length], [0, 0], "a host holding it plans nothing");
+    // The same table created through the stack's cluster is a migration, not silently left.
+    const moved = plan(decl({}), ts, new Map(ts.hosts.map((h) => [h.name, ok(stateOf(held))]))).drift;
+    assert.ok(moved.some((d) => d.table === "posthog.persons" && /every row once per shard/.test(d.reason)));
+
+    const unknown = on(decl({ cluster: "elsewhere" })).drift.find((d) => d.table === "posthog.persons")!;
+    assert.match(unknown.reason, /^cluster: elsewhere is not a cluster of this stack: name posthog \(clickhouse\.cluster\) or posthog_single_shard \(clickhouse\.singleShardCluster\)$/);
+    const noSingle = plan(decl({ cluster: "posthog_single_shard" }), t, all(() => ok(stateOf(base)))).drift.find((d) => d.table === "posthog.persons")!;
+    assert.match(noSingle.reason, /set clickhouse\.singleShardCluster: posthog_single_shard in the stack config/);
+
+    const sharded = defineSchema({ tables: [...posthogTables("posthog"), { kind: "distributed", database: "posthog", name: "events_one", local: "sharded_events", cluster: "posthog_single_shard" }] });
+    const refused = on(sharded);
+    assert.ok(refused.blocked);
+    assert.match(refused.drift.find((d) => d.table === "posthog.events_one")!.reason, /through the one-shard cluster posthog_single_shard a query would read one host's rows only/);
+    assert.ok(!refused.tasks.some((x) => x.table === "posthog.events_one"));
   });
 });
 

@@ -14,29 +14,27 @@ export interface PublishedShard {
  * ours alone: example clusters of an image's own config.xml are dropped.
  */
 export function renderRemoteServers(t: Topology, shards: readonly PublishedShard[] = t.shards): string {
-  const user = t.users.interserver.name;
   const shape = shards.every((s) => s.hosts.length === shards[0]?.hosts.length)
     ? `${shards.length} shards x ${shards[0]?.hosts.length ?? 0} replicas`
     : `${shards.length} shards, ${shards.map((s) => s.hosts.length).join("/")} replicas`;
-  return configFile(`the ${t.cluster} cluster: ${shape}`, [
-    el("remote_servers", [
-      el(
-        t.cluster,
-        shards.map((shard) =>
-          el("shard", [
-            el("internal_replication", "true"),
-            ...shard.hosts.map((h) =>
-              el("replica", [
-                el("host", h.endpoint.host),
-                el("port", h.endpoint.ports.tcp),
-                el("user", user),
-                el("password", undefined, { from_env: t.interserverPasswordEnv }),
-              ]),
-            ),
-          ]),
-        ),
-      ),
-    ], { replace: "replace" }),
+  const clusters = [el(t.cluster, shards.map((shard) => shardElement(t, shard.hosts)))];
+  // The one-shard cluster: every published host a replica of one shard, for tables replicated to every host.
+  if (t.singleShardCluster) clusters.push(el(t.singleShardCluster, [shardElement(t, shards.flatMap((s) => s.hosts))]));
+  const title = t.singleShardCluster ? `the ${t.cluster} cluster: ${shape}; ${t.singleShardCluster}: the same hosts as one shard` : `the ${t.cluster} cluster: ${shape}`;
+  return configFile(title, [el("remote_servers", clusters, { replace: "replace" })]);
+}
+
+function shardElement(t: Topology, hosts: PublishedShard["hosts"]) {
+  return el("shard", [
+    el("internal_replication", "true"),
+    ...hosts.map((h) =>
+      el("replica", [
+        el("host", h.endpoint.host),
+        el("port", h.endpoint.ports.tcp),
+        el("user", t.users.interserver.name),
+        el("password", undefined, { from_env: t.interserverPasswordEnv }),
+      ]),
+    ),
   ]);
 }
 
