@@ -3,7 +3,7 @@ import type { ApplyResult } from "../schema/apply.ts";
 import type { Drift, Plan, Task } from "../schema/plan.ts";
 
 /** The --allow flag that would apply each kind of drift. */
-const ALLOW_FOR: Partial<Record<Drift["kind"], string>> = { "undeclared-table": "drop-table", "undeclared-column": "drop-column", "undeclared-index": "drop-index", "type-change": "modify-type" };
+const ALLOW_FOR: Partial<Record<Drift["kind"], string>> = { "undeclared-table": "drop-table", "undeclared-column": "drop-column", "undeclared-index": "drop-index", "undeclared-projection": "drop-projection", "type-change": "modify-type" };
 
 const firstLine = (sql: string) => {
   const lines = sql.split("\n");

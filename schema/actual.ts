@@ -28,6 +28,13 @@ export interface ActualTable {
   readonly columns: readonly ActualColumn[];
   /** Data-skipping indexes, from the CREATE statement (18.16 has none and no system table of them). */
   readonly indexes: readonly ActualIndex[];
+  /** Projections, from the CREATE statement. */
+  readonly projections: readonly ActualProjection[];
+}
+
+export interface ActualProjection {
+  readonly name: string;
+  readonly query: string;
 }
 
 export interface ActualIndex {
@@ -75,6 +82,7 @@ export function parseIntrospection(row: Row): HostState {
       ttl: clauseOf(engineFull!, "TTL"),
       settings: settingsOf(engineFull!),
       indexes: indexesOf(createQuery!),
+      projections: projectionsOf(createQuery!),
       columns: (columns.get(key) ?? []).map((c) => ({
         ...c,
         defaultKind: c.defaultKind as ActualColumn["defaultKind"],
@@ -170,6 +178,18 @@ export function indexesOf(createQuery: string): ActualIndex[] {
     if (!m) return [];
     const name = m[1]!.startsWith("`") ? m[1]!.slice(1, -1).replace(/\\(.)/g, "$1") : m[1]!;
     return [{ name, expression: m[2]!.trim(), type: m[3]!.trim(), granularity: Number(m[4]) }];
+  });
+}
+
+/** `PROJECTION name (SELECT ...)` entries of the CREATE statement's column list. */
+export function projectionsOf(createQuery: string): ActualProjection[] {
+  const open = createQuery.indexOf("(");
+  if (open < 0) return [];
+  return splitTopLevel(parenthesized(createQuery, open)).flatMap((def) => {
+    const m = /^PROJECTION\s+(`(?:[^`\\]|\\.)*`|[^\s(]+)\s*\(/s.exec(def.trim());
+    if (!m) return [];
+    const name = m[1]!.startsWith("`") ? m[1]!.slice(1, -1).replace(/\\(.)/g, "$1") : m[1]!;
+    return [{ name, query: parenthesized(def.trim(), m[0].length - 1).trim() }];
   });
 }
 

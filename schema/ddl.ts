@@ -1,7 +1,7 @@
 // The SQL of every step, from validated declarations only (identifiers were checked, expressions are
 // single expressions, strings are literals). No ON CLUSTER: the applier runs each statement on the hosts
 // the plan names.
-import type { Column, DistributedTable, LocalTable, SkippingIndex } from "./declare.ts";
+import type { Column, DistributedTable, LocalTable, Projection, SkippingIndex } from "./declare.ts";
 import { distributedColumns, engineParameters, fullName, zookeeperPathOf } from "./tables.ts";
 import { quoteName, stringLiteral } from "./expressions.ts";
 
@@ -26,8 +26,10 @@ export function engineClause(t: LocalTable): string {
 
 export const indexDefinition = (x: SkippingIndex) => `INDEX ${quoteName(x.name)} ${x.expression} TYPE ${x.type} GRANULARITY ${x.granularity}`;
 
+export const projectionDefinition = (x: Projection) => `PROJECTION ${quoteName(x.name)} (${x.query.trim()})`;
+
 export function createLocalTable(t: LocalTable): string {
-  const body = [...t.columns.map(columnDefinition), ...(t.indexes ?? []).map(indexDefinition)];
+  const body = [...t.columns.map(columnDefinition), ...t.indexes.map(indexDefinition), ...t.projections.map(projectionDefinition)];
   const lines = [`CREATE TABLE IF NOT EXISTS ${fullName(t)}`, "(", body.map((d) => `    ${d}`).join(",\n"), ")", `ENGINE = ${engineClause(t)}`];
   if (t.partitionBy) lines.push(`PARTITION BY ${t.partitionBy}`);
   lines.push(`ORDER BY ${keyList(t.orderBy)}`);
@@ -70,5 +72,8 @@ export const modifyTtl = (table: string, ttl: string) => `ALTER TABLE ${table} M
 /** A new index covers new parts; `MATERIALIZE INDEX` (a mutation) would build it for existing ones. */
 export const addIndex = (table: string, x: SkippingIndex) => `ALTER TABLE ${table} ADD ${indexDefinition(x)}`;
 export const dropIndex = (table: string, name: string) => `ALTER TABLE ${table} DROP INDEX ${quoteName(name)}`;
+/** A new projection covers new parts; `MATERIALIZE PROJECTION` (a mutation) would build it for existing ones. */
+export const addProjection = (table: string, x: Projection) => `ALTER TABLE ${table} ADD ${projectionDefinition(x)}`;
+export const dropProjection = (table: string, name: string) => `ALTER TABLE ${table} DROP PROJECTION ${quoteName(name)}`;
 export const dropTable = (table: string) => `DROP TABLE ${table}`;
 export const syncReplica = (table: string) => `SYSTEM SYNC REPLICA ${table}`;

@@ -1,7 +1,7 @@
 // The table declaration API: typed, validated by zod, refused as a whole (every problem named by table and
 // field) before anything reaches a server.
 import { z } from "zod";
-import { columnNameProblem, expressionProblem, identifierProblem, normalizeExpression, topLevelShape } from "./expressions.ts";
+import { columnNameProblem, expressionProblem, identifierProblem, normalizeExpression, projectionQueryProblem, topLevelShape } from "./expressions.ts";
 import { fullName } from "./tables.ts";
 
 const ident = () => z.string().superRefine((v, ctx) => {
@@ -17,6 +17,11 @@ const columnName = () => z.string().superRefine((v, ctx) => {
 const indexType = () => z.string().superRefine((v, ctx) => {
   const m = /^\s*[A-Za-z_][A-Za-z0-9_]*\s*(\(.*\))?\s*$/s.exec(v);
   const p = !m ? "must be an index type such as minmax, set(100) or bloom_filter(0.01)" : m[1] ? expressionProblem(`f${m[1]}`) : undefined;
+  if (p) ctx.addIssue({ code: "custom", message: p });
+});
+/** A projection's query: `SELECT ... [GROUP BY ...] [ORDER BY ...]`, no FROM. */
+const projectionQuery = () => z.string().superRefine((v, ctx) => {
+  const p = projectionQueryProblem(v);
   if (p) ctx.addIssue({ code: "custom", message: p });
 });
 const expr = () => z.string().superRefine((v, ctx) => {
@@ -63,6 +68,11 @@ const localTable = z.strictObject({
     type: indexType(),
     granularity: z.number().int().min(1).max(1_000_000).default(1),
   })).default([]),
+  /**
+   * Projections (ClickHouse 22.2+): a name and its query, e.g. `SELECT event, count() GROUP BY event`. A new
+   * one covers new parts; `ALTER TABLE ... MATERIALIZE PROJECTION` (a mutation) builds it for existing ones.
+   */
+  projections: z.array(z.strictObject({ name: columnName(), query: projectionQuery() })).default([]),
   engine,
   /** Replicated within each shard (the default); false for a table of its own on every host. */
   replicated: z.boolean().default(true),
@@ -107,6 +117,7 @@ export type LocalTable = z.output<typeof localTable>;
 export type DistributedTable = z.output<typeof distributedTable> & { readonly target: LocalTable };
 export type Column = z.output<typeof column>;
 export type SkippingIndex = LocalTable["indexes"][number];
+export type Projection = LocalTable["projections"][number];
 export type Engine = z.output<typeof engine>;
 export type TableDecl = LocalTable | DistributedTable;
 
@@ -178,6 +189,11 @@ function localTableProblems(t: LocalTable): string[] {
   t.indexes.forEach((x, i) => {
     if (indexNames.has(x.name)) out.push(`indexes.${i}.name: duplicates indexes.${indexNames.get(x.name)}.name (${x.name})`);
     indexNames.set(x.name, i);
+  });
+  const projectionNames = new Map<string, number>();
+  t.projections.forEach((x, i) => {
+    if (projectionNames.has(x.name)) out.push(`projections.${i}.name: duplicates projections.${projectionNames.get(x.name)}.name (${x.name})`);
+    projectionNames.set(x.name, i);
   });
   const col = (name: string) => t.columns.find((c) => c.name === name);
   if (t.engine.family === "ReplacingMergeTree" && t.engine.version && !col(t.engine.version)) out.push(`engine.version: ${t.engine.version} is not a declared column`);

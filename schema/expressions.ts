@@ -35,8 +35,24 @@ export function columnNameProblem(name: unknown): string | undefined {
   return undefined;
 }
 
-/** Why `text` is not exactly one expression, or undefined when it is. */
-export function expressionProblem(text: unknown): string | undefined {
+/** Clause words a projection's query may hold at its top level: `SELECT ... GROUP BY ... ORDER BY ...`. */
+const PROJECTION_CLAUSES = new Set(["SELECT", "GROUP", "ORDER"]);
+
+/**
+ * Why `text` is not a projection's query (`SELECT a, count() GROUP BY a`, `SELECT * ORDER BY b`): one
+ * SELECT with no FROM, lexed as expressions are (no `;`, comment or unbalanced bracket), or undefined.
+ */
+export function projectionQueryProblem(text: unknown): string | undefined {
+  if (typeof text !== "string") return "must be a string";
+  if (!/^\s*SELECT\s/i.test(text)) return "must be a SELECT (SELECT ... [GROUP BY ...] [ORDER BY ...], no FROM)";
+  return expressionProblem(text, { clauses: PROJECTION_CLAUSES, commas: true });
+}
+
+/**
+ * Why `text` is not exactly one expression, or undefined when it is. A projection's query passes the clause
+ * words it may hold and takes top-level commas.
+ */
+export function expressionProblem(text: unknown, allow: { clauses?: ReadonlySet<string>; commas?: boolean } = {}): string | undefined {
   if (typeof text !== "string") return "must be a string";
   if (text.trim().length === 0) return "must not be empty";
   if (text.length > 4096) return "must be at most 4096 characters";
@@ -60,14 +76,14 @@ export function expressionProblem(text: unknown): string | undefined {
     if (c === "(" || c === "[") depth.push(c === "(" ? ")" : "]");
     else if (c === ")" || c === "]") {
       if (depth.pop() !== c) return `has an unbalanced ${c}`;
-    } else if (c === "," && depth.length === 0) {
+    } else if (c === "," && depth.length === 0 && !allow.commas) {
       return "must be a single expression: a top-level comma would start another one (wrap a tuple in parentheses)";
     }
     if (depth.length === 0) topLevelWords += c;
     i++;
   }
   if (depth.length > 0) return `has an unclosed ${depth.at(-1) === ")" ? "(" : "["}`;
-  const clause = topLevelWords.toUpperCase().split(/[^A-Z0-9_]+/).find((w) => CLAUSE_WORDS.has(w));
+  const clause = topLevelWords.toUpperCase().split(/[^A-Z0-9_]+/).find((w) => CLAUSE_WORDS.has(w) && !allow.clauses?.has(w));
   if (clause) return `must be a single expression: \`${clause}\` would start another clause`;
   return undefined;
 }

@@ -31,6 +31,8 @@ export const FEATURES = {
   replacingIsDeleted: { name: "ReplacingMergeTree's is_deleted column", since: [23, 2] },
   /** Data-skipping indexes without the experimental setting: 20.1 (18.16: a syntax error). */
   skippingIndex: { name: "data-skipping INDEX", since: [20, 1] },
+  /** Projections: 21.6 as an experiment, production-ready from 22.2. */
+  projection: { name: "PROJECTION", since: [22, 2] },
   /** ALTER TABLE ... MODIFY SETTING. */
   modifySetting: { name: "ALTER ... MODIFY SETTING", since: [19, 11] },
 } as const;
@@ -48,6 +50,7 @@ export function featuresUsed(t: TableDecl): [Feature, string][] {
   if (t.kind !== "table") return used;
   if (t.engine.family === "ReplacingMergeTree" && t.engine.isDeleted) used.push(["replacingIsDeleted", "engine.isDeleted"]);
   t.indexes.forEach((x, i) => used.push(["skippingIndex", `indexes.${i} (${x.name})`]));
+  t.projections.forEach((x, i) => used.push(["projection", `projections.${i} (${x.name})`]));
   t.columns.forEach((c, i) => {
     if (c.codec) used.push(["codec", `columns.${i}.codec (${c.name})`]);
     if (c.comment !== undefined && t.replicated) used.push(["replicatedComment", `columns.${i}.comment (${c.name})`]);

@@ -11,7 +11,7 @@
 //   5 distributed CREATE or ALTER of Distributed tables, after the local tables they read
 import { createHash } from "node:crypto";
 import type { ClickHouseHost, Topology } from "../infra/model/topology.ts";
-import type { ActualTable, HostState } from "./actual.ts";
+import type { ActualIndex, ActualTable, HostState } from "./actual.ts";
 import * as ddl from "./ddl.ts";
 import type { Declaration, DistributedTable, LocalTable, TableDecl } from "./declare.ts";
 import { engineParameters, fullName, zookeeperPathOf } from "./tables.ts";
@@ -20,12 +20,12 @@ import { sameExpression } from "./actual.ts";
 import { quoteName } from "./expressions.ts";
 import { FEATURES, featuresUsed, parseVersion, sessionSettings, supports } from "./features.ts";
 
-export type AllowKind = "drop-column" | "drop-table" | "modify-type" | "drop-index";
-export const ALLOW_KINDS: readonly AllowKind[] = ["drop-column", "drop-table", "modify-type", "drop-index"];
+export type AllowKind = "drop-column" | "drop-table" | "modify-type" | "drop-index" | "drop-projection";
+export const ALLOW_KINDS: readonly AllowKind[] = ["drop-column", "drop-table", "modify-type", "drop-index", "drop-projection"];
 
 export type StepKind =
   | "drop-table" | "create-database" | "create-table" | "add-column" | "modify-column" | "comment-column"
-  | "modify-ttl" | "drop-column" | "modify-type" | "sync-replica" | "add-index" | "drop-index";
+  | "modify-ttl" | "drop-column" | "modify-type" | "sync-replica" | "add-index" | "drop-index" | "add-projection" | "drop-projection";
 
 export interface Task {
   readonly phase: 1 | 2 | 3 | 4 | 5;
@@ -43,7 +43,7 @@ export interface Task {
   readonly settings?: Readonly<Record<string, number>>;
 }
 
-export type DriftKind = "undeclared-table" | "undeclared-column" | "undeclared-index" | "type-change" | "needs-migration" | "unsupported";
+export type DriftKind = "undeclared-table" | "undeclared-column" | "undeclared-index" | "undeclared-projection" | "type-change" | "needs-migration" | "unsupported";
 
 export interface Drift {
   readonly kind: DriftKind;
@@ -242,22 +242,38 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     if (table.kind === "table") indexChanges(table, actual, hosts, add);
   }
 
-  /** Declared indexes that are missing are added; a changed one needs a migration; an undeclared one is dropped only when allowed. */
+  /** A table's indexes and projections, each compared by name against what the host has. */
   function indexChanges(table: LocalTable, actual: ActualTable, hosts: string[], add: Add) {
     const name = fullName(table);
-    const have = new Map(actual.indexes.map((x) => [x.name, x]));
-    for (const x of table.indexes) {
+    const indexText = (x: ActualIndex) => `${x.expression} TYPE ${x.type} GRANULARITY ${x.granularity}`;
+    namedChanges(name, hosts, add, {
+      what: "index", declared: table.indexes, actual: actual.indexes, text: indexText, dropAllowedBy: "drop-index", undeclared: "undeclared-index",
+      same: (a, x) => sameExpression(a.expression, x.expression) && sameExpression(a.type, x.type) && a.granularity === x.granularity,
+      add: (x) => ["add-index", ddl.addIndex(name, x)], drop: (n) => ["drop-index", ddl.dropIndex(name, n)],
+    });
+    namedChanges(name, hosts, add, {
+      what: "projection", declared: table.projections, actual: actual.projections, text: (x) => `(${x.query})`, dropAllowedBy: "drop-projection", undeclared: "undeclared-projection",
+      same: (a, x) => sameExpression(a.query, x.query),
+      add: (x) => ["add-projection", ddl.addProjection(name, x)], drop: (n) => ["drop-projection", ddl.dropProjection(name, n)],
+    });
+  }
+
+  /** Missing ones are added; a changed one needs a migration; an undeclared one is dropped only when allowed. */
+  function namedChanges<A extends { name: string }>(name: string, hosts: string[], add: Add, part: {
+    what: string; declared: readonly A[]; actual: readonly A[]; text: (x: A) => string; same: (a: A, x: A) => boolean;
+    dropAllowedBy: AllowKind; undeclared: DriftKind; add: (x: A) => [StepKind, string]; drop: (name: string) => [StepKind, string];
+  }) {
+    const have = new Map(part.actual.map((x) => [x.name, x]));
+    for (const x of part.declared) {
       const a = have.get(x.name);
-      if (!a) add("add-index", x.name, ddl.addIndex(name, x));
-      else if (!sameExpression(a.expression, x.expression) || !sameExpression(a.type, x.type) || a.granularity !== x.granularity) {
-        addDrift({ kind: "needs-migration", hosts, table: name, column: x.name, reason: `index ${quoteName(x.name)} is ${a.expression} TYPE ${a.type} GRANULARITY ${a.granularity}, declared ${x.expression} TYPE ${x.type} GRANULARITY ${x.granularity}` });
-      }
+      if (!a) add(part.add(x)[0], x.name, part.add(x)[1]);
+      else if (!part.same(a, x)) addDrift({ kind: "needs-migration", hosts, table: name, column: x.name, reason: `${part.what} ${quoteName(x.name)} is ${part.text(a)}, declared ${part.text(x)}` });
     }
-    const declared = new Set(table.indexes.map((x) => x.name));
-    for (const a of actual.indexes.filter((x) => !declared.has(x.name))) {
-      const ok = allow.has("drop-index");
-      addDrift({ kind: "undeclared-index", hosts, table: name, column: a.name, reason: `index ${quoteName(a.name)} is not declared`, allowedBy: ok ? "drop-index" : undefined }, ok);
-      if (ok) add("drop-index", a.name, ddl.dropIndex(name, a.name));
+    const declared = new Set(part.declared.map((x) => x.name));
+    for (const a of part.actual.filter((x) => !declared.has(x.name))) {
+      const ok = allow.has(part.dropAllowedBy);
+      addDrift({ kind: part.undeclared, hosts, table: name, column: a.name, reason: `${part.what} ${quoteName(a.name)} is not declared`, allowedBy: ok ? part.dropAllowedBy : undefined }, ok);
+      if (ok) add(part.drop(a.name)[0], a.name, part.drop(a.name)[1]);
     }
   }
 

@@ -863,3 +863,32 @@ describe("data-skipping indexes on current ClickHouse", () => {
     assert.deepEqual(summary(planOn(grown, introspect())), EMPTY);
   });
 });
+
+describe("projections on current ClickHouse", () => {
+  const decl = (projections: LocalTableInput["projections"]) => defineSchema({ tables: [
+    table({
+      database: "proj", name: "events", replicated: false,
+      columns: [{ name: "team_id", type: "Int64" }, { name: "event", type: "String" }, { name: "$browser", type: "String" }, { name: "ts", type: "DateTime" }],
+      engine: { family: "MergeTree" }, orderBy: ["team_id", "ts"], projections,
+    }),
+  ] });
+  const byEvent = { name: "by_event", query: "SELECT team_id, event, count() GROUP BY team_id, event" };
+
+  test("created with a projection, read back from the CREATE statement, planned empty; a new one is added and settles; a changed one is a migration", () => {
+    const d = decl([byEvent]);
+    create(d, d);
+    const state = introspect();
+    assert.deepEqual(state.tables.get("proj.events")!.projections.map((x) => x.name), ["by_event"]);
+    assert.deepEqual(summary(planOn(d, state)), EMPTY);
+    const grown = decl([byEvent, { name: "by_$browser", query: "SELECT * ORDER BY `$browser`" }]);
+    const p = planOn(grown, introspect());
+    assert.deepEqual(sqlOf(p), ["ALTER TABLE proj.events ADD PROJECTION `by_$browser` (SELECT * ORDER BY `$browser`)"]);
+    for (const sql of sqlOf(p)) run(sql);
+    run("INSERT INTO proj.events VALUES (1, 'a', 'Chrome', now()), (1, 'b', 'Firefox', now())");
+    assert.deepEqual(summary(planOn(grown, introspect())), EMPTY);
+    const changed = planOn(decl([{ ...byEvent, query: "SELECT team_id, count() GROUP BY team_id" }]), introspect(), ["drop-projection"]);
+    assert.match(changed.drift.find((x) => x.kind === "needs-migration")!.reason, /^projection by_event is \(SELECT .*\), declared \(SELECT team_id, count\(\) GROUP BY team_id\)$/);
+    assert.deepEqual(changed.tasks.map((x) => x.sql), ["ALTER TABLE proj.events DROP PROJECTION `by_$browser`"], "the undeclared one is dropped only because it is allowed");
+  });
+});
+

@@ -31,6 +31,7 @@ function stateOf(decl: Declaration, version = "18.16.1"): HostState {
       ttl: x.kind === "table" ? x.ttl ?? "" : "",
       settings: { index_granularity: "8192" },
       indexes: x.kind === "table" ? x.indexes : [],
+      projections: x.kind === "table" ? x.projections : [],
       columns: local.columns.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default?.kind ?? "", defaultExpression: c.default?.expression ?? "", comment: c.comment ?? "", codec: (c.codec ?? []).join(", "), inKey: inKeyOf(x, c.name) })),
     });
   }
@@ -298,6 +299,31 @@ describe("version-dependent session settings, and Distributed tables over tables
     assert.ok(refused.blocked);
     assert.match(refused.drift.find((d) => d.table === "posthog.events_one")!.reason, /through the one-shard cluster posthog_single_shard a query would read one host's rows only/);
     assert.ok(!refused.tasks.some((x) => x.table === "posthog.events_one"));
+  });
+});
+
+describe("projections", () => {
+  const withProjection = defineSchema({ tables: posthogTables("posthog").map((x) => (x.kind === "table" && x.name === "sharded_events"
+    ? { ...x, projections: [{ name: "daily", query: "SELECT team_id, toDate(timestamp), count() GROUP BY team_id, toDate(timestamp)" }] } : x)) });
+
+  test("refused on 18.16 with a version message; on 22.2+ added once per shard, and an undeclared one is kept unless allowed", () => {
+    const old = plan(withProjection, t, all(() => ok(stateOf(base))));
+    assert.ok(old.blocked);
+    assert.match(old.drift.find((d) => d.kind === "unsupported")!.reason, /^projections\.0 \(daily\): PROJECTION needs ClickHouse 22\.2\+, chi-posthog-0-0 runs 18\.16\.1$/);
+    const current = plan(withProjection, t, all(() => ok(stateOf(base, "25.8.1.1"))));
+    const adds = current.tasks.filter((x) => x.kind === "add-projection");
+    assert.deepEqual(adds.map((x) => [x.phase, x.host]), [[3, h00], [3, h10]], "once per replication group");
+    assert.equal(adds[0]!.sql, "ALTER TABLE posthog.sharded_events ADD PROJECTION daily (SELECT team_id, toDate(timestamp), count() GROUP BY team_id, toDate(timestamp))");
+    const held = all(() => ok(stateOf(withProjection, "25.8.1.1")));
+    assert.deepEqual(plan(withProjection, t, held).tasks, []);
+    const undeclared = plan(defineSchema({ tables: posthogTables("posthog") }), t, held);
+    assert.ok(undeclared.blocked && undeclared.drift.every((d) => d.kind === "undeclared-projection" && d.allowedBy === undefined));
+    assert.deepEqual(undeclared.tasks, []);
+    const allowed = plan(defineSchema({ tables: posthogTables("posthog") }), t, held, new Set(["drop-projection"]));
+    assert.deepEqual(allowed.tasks.map((x) => [x.host, x.sql]), [
+      [h00, "ALTER TABLE posthog.sharded_events DROP PROJECTION daily"], [h10, "ALTER TABLE posthog.sharded_events DROP PROJECTION daily"],
+      [h01, "SYSTEM SYNC REPLICA posthog.sharded_events"], [h11, "SYSTEM SYNC REPLICA posthog.sharded_events"],
+    ], "once per shard, then the other replica syncs");
   });
 });
 
