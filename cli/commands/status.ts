@@ -27,7 +27,8 @@ export function formatStatus(st: StackStatus): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   const up = st.hosts.filter((h) => h.state === "up").length;
   const cleanup = st.pendingCleanup.map((c) => `replica metadata of the removed host ${c.host} is still in ZooKeeper (since ${c.since}${c.lastError ? `; last error: ${c.lastError}` : ""}): the next \`chstack up\` retries`);
-  return [`stack ${st.stack}, cluster ${st.cluster}: ${up} of ${st.hosts.length} servers up`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()), ...cleanup].join("\n");
+  const app = st.app ? [`app: ${st.app.url}`] : [];
+  return [`stack ${st.stack}, cluster ${st.cluster}: ${up} of ${st.hosts.length} servers up`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()), ...app, ...cleanup].join("\n");
 }
 
 /** up / down, and for a ClickHouse host in the middle of a topology change, where it stands. */

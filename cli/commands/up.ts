@@ -32,7 +32,7 @@ export function upCommand(): Command {
       run(opts, async () => {
         const { config, stack } = loadFromOptions(opts);
         const log = (line: string) => (opts.json ? console.error(line) : console.log(line));
-        log(`stack ${stack}: cluster ${config.clickhouse.cluster}, ${config.clickhouse.shards} shards x ${config.clickhouse.replicas} replicas, ${config.coordination.size} ZooKeeper node(s), Postgres`);
+        log(`stack ${stack}: cluster ${config.clickhouse.cluster}, ${config.clickhouse.shards} shards x ${config.clickhouse.replicas} replicas, ${config.coordination.size} ZooKeeper node(s), Postgres${config.app ? ", the app" : ""}`);
         let schemaOutcome = "schema: skipped (--no-schema)";
         const { postgres, published } = await up({
           stack, config, restart: opts.restart, log, allowDropShard: opts.allow?.includes("drop-shard") || config.scaling.allowDropShard, purgeRemoved: opts.purgeRemoved,
@@ -72,6 +72,7 @@ export function connectionHelp(st: StackStatus, postgres: { user: string; databa
     `cluster ${st.cluster}; credentials in ${relative(process.cwd(), st.secretsFile)} (0600)`,
     `  clickhouse-client --config-file ${dir}/clickhouse-client.xml --port ${ch.ports.tcp}`,
     `  PGPASSFILE=${dir}/pgpass psql -h 127.0.0.1 -p ${pg.ports.tcp} -U ${shellWord(postgres.user)} ${shellWord(postgres.database)}`,
+    ...(st.app ? [`  the app: ${st.app.url} (capture: POST ${st.app.url}/batch/ with the dev team's key, app.apiKey in the credentials file)`] : []),
     `  ./chstack status --stack ${st.stack}      ./chstack down --stack ${st.stack}`,
   ].join("\n");
 }

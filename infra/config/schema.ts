@@ -178,8 +178,12 @@ export const APP_CONTRACT_ENV = [
   "CLICKHOUSE_PASSWORD", "DATABASE_URL",
 ] as const;
 
+/** The reference app's image (app/Dockerfile); `npm run kind:up` builds it and loads it into kind. */
+export const REFERENCE_APP_IMAGE = "chstack/app:0.1.0";
+
 const app = z.strictObject({
-  image: image(),
+  /** Default: the reference app (app/); build and push it for a real cluster, or name PostHog's own image. */
+  image: image().default(REFERENCE_APP_IMAGE),
   replicas: int(1, 100).default(1),
   port: port().default(8000),
   env: z.record(envName(), z.string({ error: "must be a string (quote numbers and booleans)" })).default({}),

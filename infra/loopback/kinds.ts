@@ -7,6 +7,7 @@ import { loopbackConfigDir } from "../model/targets.ts";
 import type { ClickHouseHost, Topology } from "../model/topology.ts";
 import { reloadsInPlace } from "../render/clickhouse/index.ts";
 import type { Files } from "../render/files.ts";
+import { appLog, appReady, appSpec } from "./app.ts";
 import { initPostgres, postgresIdentity, postgresLog } from "./postgres.ts";
 import { sleep, type SpawnSpec } from "./procs.ts";
 import type { StackSecrets } from "./secrets.ts";
@@ -112,10 +113,22 @@ const postgres: ServerKind = {
   converge: (c) => ensurePostgresApp(c.t, c.secrets),
 };
 
+/** The reference app, when the stack config has one: after both databases, first to stop (its buffer flushes on SIGTERM). */
+const app: ServerKind = {
+  role: "app",
+  members: (t) => (t.app ? [{ name: t.app.name, role: "app", shard: null, replica: null, ports: { ...t.app.endpoint.ports } }] : []),
+  files: () => ({}),
+  reloads: () => false,
+  spec: (c) => appSpec(c.t, c.secrets, c.dir),
+  stdout: () => appLog,
+  errorLog: () => appLog,
+  ready: (c) => appReady(c.t),
+};
+
 /** In start order; `down` stops them in STOP_ORDER. */
-export const SERVER_KINDS: readonly ServerKind[] = [zookeeper, clickhouse, postgres];
-/** ClickHouse first (it holds ZooKeeper sessions and Postgres nothing), ZooKeeper last. */
-export const STOP_ORDER: readonly Role[] = ["clickhouse", "postgres", "zookeeper"];
+export const SERVER_KINDS: readonly ServerKind[] = [zookeeper, clickhouse, postgres, app];
+/** The app first (it writes to both databases), then ClickHouse (it holds ZooKeeper sessions and Postgres nothing), ZooKeeper last. */
+export const STOP_ORDER: readonly Role[] = ["app", "clickhouse", "postgres", "zookeeper"];
 
 export const kindOf = (role: Role): ServerKind => SERVER_KINDS.find((k) => k.role === role)!;
 

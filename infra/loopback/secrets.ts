@@ -13,6 +13,8 @@ const user = z.strictObject({ user: z.string(), password });
 export const secretsSchema = z.strictObject({
   clickhouse: z.strictObject({ admin: user, writer: user, readonly: user, interserver: user }),
   postgres: z.strictObject({ user: z.string(), password, database: z.string(), superuser: z.string(), superuserPassword: password }),
+  /** The app's dev team and its project API key (what PostHog's clients send); added by `up` to a file from before the app. */
+  app: z.strictObject({ team: z.string(), apiKey: z.string().min(16) }).optional(),
 });
 export type StackSecrets = z.infer<typeof secretsSchema>;
 
@@ -35,8 +37,12 @@ export function generateSecrets(config: StackConfig): StackSecrets {
   return {
     clickhouse: { admin: make(u.admin.name), writer: make(u.writer.name), readonly: make(u.readonly.name), interserver: make(u.interserver.name) },
     postgres: { user: pg.user, password: generatePassword(), database: pg.database, superuser: "postgres", superuserPassword: generatePassword() },
+    app: appSecrets(),
   };
 }
+
+/** The dev team's API key, shaped as PostHog's project keys are (`phc_...`). */
+export const appSecrets = () => ({ team: "dev", apiKey: `phc_${generatePassword()}` });
 
 export function clickhousePasswords(s: StackSecrets): Record<UserRole, string> {
   const ch = s.clickhouse;

@@ -24,7 +24,7 @@ export function secretsFile(stack: string, cwd = process.cwd()): string {
 }
 
 const processSchema = z.object({
-  role: z.enum(["clickhouse", "zookeeper", "postgres"]),
+  role: z.enum(["clickhouse", "zookeeper", "postgres", "app"]),
   pid: z.number().int(),
   startTime: z.number(),
   argv: z.array(z.string()),

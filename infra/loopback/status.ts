@@ -1,6 +1,7 @@
 // `chstack status`: every server of the stack with its ports, pid and state. The JSON shape is documented
 // in docs/cli.md and stable for scripts.
 import type { StackConfig } from "../config/schema.ts";
+import { appUrl } from "./app.ts";
 import { loopbackHosts } from "./hosts.ts";
 import { isOurs } from "./procs.ts";
 import { membersOf } from "./kinds.ts";
@@ -30,6 +31,8 @@ export interface StackStatus {
   readonly secretsFile: string;
   /** Removed hosts whose replica metadata is still in ZooKeeper (the next `up` retries), with the last error. */
   readonly pendingCleanup: readonly { host: string; since: string; lastError?: string }[];
+  /** The app's URL, when the stack has one; its dev team's API key is `app.apiKey` in the secrets file. */
+  readonly app: { readonly url: string } | null;
 }
 
 export function status(opts: { stack: string; config: StackConfig; cwd?: string }): StackStatus {
@@ -48,5 +51,9 @@ export function status(opts: { stack: string; config: StackConfig; cwd?: string 
   const hosts: HostStatus[] = membersOf(t, [...t.hosts, ...leaving]).map((m) => ({
     ...m, ...of(m.name), ...(m.role === "clickhouse" ? { published: published.has(m.name), wanted: wanted.has(m.name) } : {}),
   }));
-  return { stack: opts.stack, cluster: t.cluster, stateDir: dir, postgresHome: state?.postgresHome ?? null, hosts, secretsFile: secretsFile(opts.stack, opts.cwd), pendingCleanup: state?.cleanup ?? [] };
+  const url = appUrl(t);
+  return {
+    stack: opts.stack, cluster: t.cluster, stateDir: dir, postgresHome: state?.postgresHome ?? null, hosts,
+    secretsFile: secretsFile(opts.stack, opts.cwd), pendingCleanup: state?.cleanup ?? [], app: url ? { url } : null,
+  };
 }

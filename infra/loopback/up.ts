@@ -18,7 +18,7 @@ import type { CatchUp } from "../../schema/replicas.ts";
 import { postgresHome, postgresIdentity } from "./postgres.ts";
 import { isOurs, portIsFree } from "./procs.ts";
 import {
-  clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, type StackSecrets,
+  appSecrets, clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, type StackSecrets,
 } from "./secrets.ts";
 import { postgresSpec, zookeeperSpec } from "./servers.ts";
 import { otherStacks, readState, secretsFile, stateDir, withStackLock, writePrivateFile } from "./state.ts";
@@ -153,8 +153,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
 function ensureSecrets(dir: string, stack: string, config: StackConfig, t: Topology, cwd?: string): StackSecrets {
   const file = secretsFile(stack, cwd);
   let secrets = readSecrets(file);
-  if (!secrets) {
-    secrets = generateSecrets(config);
+  if (!secrets || !secrets.app) {
+    secrets = secrets ? { ...secrets, app: appSecrets() } : generateSecrets(config);
     writePrivateFile(file, `${JSON.stringify(secrets, null, 2)}\n`);
   }
   writePrivateFile(join(dir, "clickhouse-client.xml"), renderClientConfig(secrets));

@@ -3,6 +3,7 @@
 //
 //   base + 0                 Postgres
 //   base + 1 + 3i .. +2      coordination node i (client, peer, election); 5 nodes at most (schema)
+//   base + 16                the app (HTTP)
 //   base + 20 + 3h .. +2     ClickHouse host slot h (tcp, http, interserver): shard * replicas + replica
 //                            on a first `up`; a host keeps its slot for life, new hosts take free ones
 
@@ -25,6 +26,7 @@ export interface CoordinationPorts {
 }
 
 export const loopbackPostgresPort = (base: number) => base;
+export const loopbackAppPort = (base: number) => base + 16;
 
 export function loopbackCoordinationPorts(base: number, node: number): CoordinationPorts {
   const first = base + COORDINATION_OFFSET + STRIDE * node;

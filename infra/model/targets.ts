@@ -2,10 +2,10 @@
 // networks may log in. Everything else (names, macros, ZooKeeper paths, the rendered files) is shared.
 import type { StackConfig, UserRole } from "../config/schema.ts";
 import {
-  coordinationHeadlessServiceName, coordinationNodeName, kubeCluster, podFqdn, postgresName, serviceFqdn,
+  appName, coordinationHeadlessServiceName, coordinationNodeName, kubeCluster, podFqdn, postgresName, serviceFqdn,
 } from "./names.ts";
 import {
-  loopbackClickHousePorts, loopbackCoordinationPorts, loopbackPostgresPort, type ClickHousePorts, type CoordinationPorts,
+  loopbackAppPort, loopbackClickHousePorts, loopbackCoordinationPorts, loopbackPostgresPort, type ClickHousePorts, type CoordinationPorts,
 } from "./ports.ts";
 
 export type TargetKind = "loopback" | "kubernetes";
@@ -39,6 +39,8 @@ export interface Target {
   clickhouse(host: { name: string; index: number }): { endpoint: Endpoint<ClickHousePorts>; paths: ClickHousePaths };
   coordination(node: { name: string; index: number }): { endpoint: Endpoint<CoordinationPorts>; dataDir: string };
   postgres(): { host: string; port: number };
+  /** Where the app is reached (its Service on Kubernetes). */
+  app(): Endpoint<{ http: number }>;
   networks(role: UserRole): Networks;
 }
 
@@ -71,6 +73,7 @@ export function loopbackTarget(config: StackConfig, slotOf: (host: string, index
       dataDir: `zookeeper/${name}/data`,
     }),
     postgres: () => ({ host: "127.0.0.1", port: loopbackPostgresPort(base) }),
+    app: () => ({ host: "127.0.0.1", listenHost: "127.0.0.1", ports: { http: loopbackAppPort(base) } }),
     // The servers listen on 127.0.0.1 only, so that is the only network there is.
     networks: () => local,
   };
@@ -106,6 +109,7 @@ export function kubernetesTarget(config: StackConfig): Target {
       dataDir: "/data",
     }),
     postgres: () => ({ host: serviceFqdn(postgresName(cluster), ns), port: config.postgres.mode === "in-stack" ? config.postgres.port : 5432 }),
+    app: () => ({ host: serviceFqdn(appName(cluster), ns), listenHost: "0.0.0.0", ports: { http: config.app?.port ?? 8000 } }),
     networks: (role) => {
       const configured = config.clickhouse.users[role].networks;
       if (configured) return { ip: configured, hostRegexp: [] };

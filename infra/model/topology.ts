@@ -2,7 +2,7 @@
 // renderers, components and the loopback runner read (as an operator normalises its custom resource).
 import type { CoordinationKind, StackConfig, UserRole } from "../config/schema.ts";
 import type { ProfileSettings } from "../config/settings.ts";
-import { coordinationNodeName, hostMacros, hostName, profileName, zookeeperPaths } from "./names.ts";
+import { appName, coordinationNodeName, hostMacros, hostName, profileName, zookeeperPaths } from "./names.ts";
 import type { ClickHousePorts, CoordinationPorts } from "./ports.ts";
 import type { ClickHousePaths, Endpoint, Networks, Target, TargetKind } from "./targets.ts";
 
@@ -70,6 +70,8 @@ export interface Topology {
   /** Environment variable from which servers read the inter-server password (`from_env`). */
   readonly interserverPasswordEnv: string;
   readonly postgres: { readonly host: string; readonly port: number };
+  /** The app, when the stack config has one (`chstack:app`). */
+  readonly app: { readonly name: string; readonly endpoint: Endpoint<{ readonly http: number }> } | undefined;
   readonly config: StackConfig;
 }
 
@@ -147,6 +149,7 @@ export function buildTopology(config: StackConfig, target: Target, stack: string
     profiles,
     interserverPasswordEnv: INTERSERVER_PASSWORD_ENV,
     postgres: target.postgres(),
+    app: config.app ? { name: appName(cluster), endpoint: target.app() } : undefined,
     config,
   });
 }

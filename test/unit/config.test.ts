@@ -173,7 +173,7 @@ const badCases: readonly BadCase[] = [
   { name: "label value of 64 characters", yaml: chstack("kubernetes", `{ labels: { team: ${"a".repeat(64)} } }`), path: "kubernetes.labels.team", expect: ["at most 63 characters"] },
   { name: "image reference with uppercase", yaml: chstack("clickhouse", "{ image: 'ClickHouse/Server:latest' }"), path: "clickhouse.image", expect: ["must be a container image reference", 'got "ClickHouse/Server:latest"'] },
   { name: "image reference with a space", yaml: chstack("postgres", "{ image: 'postgres 15' }"), path: "postgres.image", expect: ["must be a container image reference", 'got "postgres 15"'] },
-  { name: "app without an image", yaml: chstack("app", "{ replicas: 2 }"), path: "app.image", expect: ["must be a container image reference", "got nothing"] },
+  { name: "app with an empty image", yaml: chstack("app", "{ image: '', replicas: 2 }"), path: "app.image", expect: ["must be a container image reference"] },
   { name: "memory quantity in GB", yaml: chstack("clickhouse", "{ resources: { requests: { memory: 1GB } } }"), path: "clickhouse.resources.requests.memory", expect: ["must be a positive Kubernetes quantity"] },
   {
     name: "memory quantity in GB shows the value",
@@ -413,12 +413,14 @@ describe("good configs", () => {
     }
   });
 
-  test("the repo's Pulumi.dev.yaml is 2 shards x 2 replicas", () => {
+  test("the repo's Pulumi.dev.yaml is 2 shards x 2 replicas with the reference app", () => {
     const text = readFileSync(new URL("../../Pulumi.dev.yaml", import.meta.url), "utf8");
     const c = parse(text);
     assert.equal(c.clickhouse.shards, 2);
     assert.equal(c.clickhouse.replicas, 2);
     assert.equal(c.clickhouse.cluster, "posthog");
+    assert.equal(c.app?.image, "chstack/app:0.1.0", "app: {} runs the reference app");
+    assert.equal(c.app?.port, 8000);
   });
 
   test("secure values are accepted and kept as they are, never decrypted", () => {
