@@ -175,7 +175,7 @@ const postgres = z
 /** Variables chstack sets on the app itself (the app contract, docs/app-contract.md). */
 export const APP_CONTRACT_ENV = [
   "CLICKHOUSE_URL", "CLICKHOUSE_HOST", "CLICKHOUSE_DATABASE", "CLICKHOUSE_CLUSTER", "CLICKHOUSE_USER",
-  "CLICKHOUSE_PASSWORD", "DATABASE_URL",
+  "CLICKHOUSE_PASSWORD", "DATABASE_URL", "PORT", "APP_BOOTSTRAP_TEAM_TOKEN",
 ] as const;
 
 /** The reference app's image (app/Dockerfile); `npm run kind:up` builds it and loads it into kind. */

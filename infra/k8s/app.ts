@@ -12,6 +12,8 @@ export interface AppArgs {
   readonly topology: Topology;
   readonly clickhouse: { readonly host: string; readonly httpPort: number; readonly credentialsSecret: string };
   readonly postgresSecret: string;
+  /** The bootstrap team's API key (a secret Output), delivered through the Secret `app-<cluster>-bootstrap`. */
+  readonly teamKey: pulumi.Output<string>;
 }
 
 export class App extends pulumi.ComponentResource {
@@ -38,6 +40,12 @@ export class App extends pulumi.ComponentResource {
         })),
       }, { parent: this });
     }
+    const bootstrapSecret = `${n}-bootstrap`;
+    new k8s.core.v1.Secret(`${name}-bootstrap`, {
+      metadata: { name: bootstrapSecret, namespace: ns, labels: lbl },
+      type: "Opaque",
+      stringData: { APP_BOOTSTRAP_TEAM_TOKEN: pulumi.secret(args.teamKey) },
+    }, { parent: this });
     const fromSecret = (name: string, secret: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
     new k8s.apps.v1.Deployment(`${name}-deployment`, {
       metadata: { name: n, namespace: ns, labels: lbl },
@@ -60,6 +68,9 @@ export class App extends pulumi.ComponentResource {
                 { name: "CLICKHOUSE_USER", value: t.users.writer.name },
                 fromSecret("CLICKHOUSE_PASSWORD", args.clickhouse.credentialsSecret, "writer-password"),
                 fromSecret("DATABASE_URL", args.postgresSecret, "DATABASE_URL"),
+                { name: "PORT", value: String(app.port) },
+                // The reference app creates this team with this key on start (a no-op once it exists).
+                fromSecret("APP_BOOTSTRAP_TEAM_TOKEN", bootstrapSecret, "APP_BOOTSTRAP_TEAM_TOKEN"),
                 ...Object.entries(app.env).map(([k, v]) => ({ name: k, value: v })),
                 ...secretEnv.map(([k]) => fromSecret(k, secretEnvName, k)),
               ],

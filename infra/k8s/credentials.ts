@@ -10,6 +10,8 @@ import { GeneratedPassword } from "./generated-password.ts";
 export interface Credentials {
   readonly clickhouse: Readonly<Record<UserRole, pulumi.Output<string>>>;
   readonly postgres: pulumi.Output<string>;
+  /** The app's bootstrap team API key (APP_BOOTSTRAP_TEAM_TOKEN), when the stack has an app. */
+  readonly appTeamKey: pulumi.Output<string> | undefined;
 }
 
 function passwordOf(name: string, configured: SecretValue | undefined): pulumi.Output<string> {
@@ -24,5 +26,7 @@ export function credentials(prefix: string, t: Topology): Credentials {
   const clickhouse = Object.fromEntries(roles.map((r) => [r, passwordOf(`${prefix}-${r}-password`, users[r].password)])) as Record<UserRole, pulumi.Output<string>>;
   const pg = t.config.postgres;
   const postgres = passwordOf(`${prefix}-postgres-password`, pg.mode === "in-stack" ? pg.password : undefined);
-  return { clickhouse, postgres };
+  // Shaped as PostHog's project keys are (phc_...), what PostHog's clients send.
+  const appTeamKey = t.app ? passwordOf(`${prefix}-app-team-key`, undefined).apply((k) => `phc_${k}`) : undefined;
+  return { clickhouse, postgres, appTeamKey };
 }

@@ -111,6 +111,7 @@ export async function createStack(config: StackConfig, stack: string, declaratio
       topology: t,
       clickhouse: { host: clickhouse.host, httpPort: clickhouse.ports.http, credentialsSecret: clickhouse.credentialsSecret },
       postgresSecret: postgres.secretName,
+      teamKey: creds.appTeamKey!,
     }, { dependsOn: [schema, postgres], transformations })
     : undefined;
   networkPolicies("network", t, { dependsOn: after, transformations });

@@ -19,7 +19,7 @@ for (const [shards, replicas, zkNodes] of [[1, 1, 1], [2, 2, 1], [3, 2, 3]] as c
     });
 
     test("counts and names", () => {
-      const expected = 19 + 3 * shards * replicas + 2 * shards + 2; // 19 fixed (schema Job and its ConfigMap included), 3 per host, 2 per shard, 2 for the app
+      const expected = 19 + 3 * shards * replicas + 2 * shards + 3; // 19 fixed (schema Job and its ConfigMap included), 3 per host, 2 per shard, 3 for the app (Deployment, Service, bootstrap Secret)
       assert.equal(run.objects.length, expected);
       assert.deepEqual(byKind(run, "StatefulSet").map((o) => o.metadata.name).sort(), [...hosts, "pg-events", "zk-events"].sort());
       assert.deepEqual(byKind(run, "Service").map((o) => o.metadata.name).sort(), [

@@ -16,7 +16,7 @@ describe("secrets", () => {
   test("a generated password appears inside Secret objects and nowhere else", () => {
     assert.ok(run.ok, run.error);
     const holders = run.objects.filter((o) => JSON.stringify(o).includes(SENTINEL)).map((o) => `${o.kind}/${o.metadata.name}`);
-    assert.deepEqual(holders.sort(), ["Secret/chi-events-users-credentials", "Secret/pg-events-credentials"]);
+    assert.deepEqual(holders.sort(), ["Secret/app-events-bootstrap", "Secret/chi-events-users-credentials", "Secret/pg-events-credentials"]);
     assert.ok(!JSON.stringify(run.outputs).includes(SENTINEL), "not in stack outputs");
     for (const o of run.objects) {
       assert.ok(!JSON.stringify(o.metadata).includes(SENTINEL), `${o.kind}/${o.metadata.name}: not in labels or annotations`);
@@ -35,7 +35,7 @@ describe("secrets", () => {
     for (const o of [...byKind(run, "StatefulSet"), ...byKind(run, "Deployment")]) {
       for (const c of [...(o.spec.template.spec.initContainers ?? []), ...o.spec.template.spec.containers]) {
         for (const e of c.env ?? []) {
-          if (/PASSWORD|API_KEY|DATABASE_URL/.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef && e.value === undefined, `${o.metadata.name}: ${e.name} is a secret reference`);
+          if (/PASSWORD|API_KEY|DATABASE_URL|TOKEN/.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef && e.value === undefined, `${o.metadata.name}: ${e.name} is a secret reference`);
           assert.ok(!String(e.value ?? "").includes("decrypted-by-engine-value"));
         }
       }
