@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { Command } from "commander";
 import { summary } from "../catalog.ts";
 import { loadStackConfig } from "../../infra/config/load.ts";
+import { REFERENCE_APP_IMAGE } from "../../infra/config/schema.ts";
 import { KIND_CLUSTER_NAME, renderKindConfig } from "../../infra/kind/config.ts";
 import { backendUrl, downSteps, localBackendDir, missingToolsMessage, upSteps, type Step, type Tool } from "../../infra/kind/steps.ts";
 import { kubernetesTarget } from "../../infra/model/targets.ts";
@@ -62,7 +63,9 @@ export function kindCommand(): Command {
         mkdirSync(dirname(file), { recursive: true });
         writeFileSync(file, text);
         const exists = !missing.includes("kind") && (spawnSync("kind", ["get", "clusters"], { encoding: "utf8" }).stdout ?? "").split("\n").includes(KIND_CLUSTER_NAME);
-        execute(upSteps({ root, stack: opts.stack, kindConfigFile: file }, exists), root, Boolean(opts.dryRun));
+        const { config } = loadStackConfig({ stack: opts.stack });
+        const referenceAppImage = config.app?.image === REFERENCE_APP_IMAGE ? REFERENCE_APP_IMAGE : undefined;
+        execute(upSteps({ root, stack: opts.stack, kindConfigFile: file, referenceAppImage }, exists), root, Boolean(opts.dryRun));
       })),
   );
   cmd.addCommand(

@@ -23,6 +23,8 @@ export interface KindEnv {
   readonly stack: string;
   /** Where the generated kind config is written. */
   readonly kindConfigFile: string;
+  /** The app's image when it is the reference app's (built from app/Dockerfile and loaded into the nodes); else undefined. */
+  readonly referenceAppImage?: string;
 }
 
 export function missingToolsMessage(missing: readonly Tool[]): string {
@@ -45,6 +47,10 @@ export function upSteps(e: KindEnv, clusterExists: boolean): Step[] {
   return [
     { describe: "check that the Docker engine answers", command: ["docker", "info", "--format", "{{.ServerVersion}}"] },
     ...(clusterExists ? [] : [{ describe: `create the kind cluster ${KIND_CLUSTER_NAME}`, command: ["kind", "create", "cluster", "--name", KIND_CLUSTER_NAME, "--config", e.kindConfigFile] }]),
+    ...(e.referenceAppImage ? [
+      { describe: `build the reference app's image ${e.referenceAppImage} (app/Dockerfile)`, command: ["docker", "build", "-f", `${e.root}/app/Dockerfile`, "-t", e.referenceAppImage, e.root] },
+      { describe: "load it into the kind nodes (no registry: the pods find it there)", command: ["kind", "load", "docker-image", e.referenceAppImage, "--name", KIND_CLUSTER_NAME] },
+    ] : []),
     { describe: `select or create the ${e.stack} stack (local file backend, passphrase secrets)`, command: ["pulumi", "stack", "select", e.stack], unless: ["pulumi", "stack", "init", e.stack, "--secrets-provider", "passphrase"] },
     { describe: "point the Kubernetes provider at the kind cluster", command: pulumi("config", "set", "kubernetes:context", `kind-${KIND_CLUSTER_NAME}`) },
     { describe: "deploy", command: pulumi("up", "--yes") },

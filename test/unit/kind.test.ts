@@ -61,6 +61,12 @@ describe("kind:up and kind:down", () => {
     assert.deepEqual(downSteps(env).map((s) => s.command.join(" ")), ["kind delete cluster --name chstack", "pulumi stack rm kind --yes --force"]);
   });
 
+  test("up with the reference app: its image is built from app/Dockerfile and loaded into the nodes before pulumi up", () => {
+    const steps = upSteps({ ...env, referenceAppImage: "chstack/app:0.1.0" }, true).map((s) => s.command.join(" "));
+    assert.deepEqual(steps.slice(1, 3), ["docker build -f /p/app/Dockerfile -t chstack/app:0.1.0 /p", "kind load docker-image chstack/app:0.1.0 --name chstack"]);
+    assert.ok(steps.indexOf("kind load docker-image chstack/app:0.1.0 --name chstack") < steps.findIndex((s) => s.startsWith("pulumi up")));
+  });
+
   test("a missing tool is named with where to get it", () => {
     const m = missingToolsMessage(["kind", "pulumi"]);
     assert.match(m, /needs kind, pulumi, which are not on PATH/);
