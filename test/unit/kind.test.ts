@@ -30,7 +30,10 @@ describe("the kind cluster config", () => {
     const parsed = parse(text);
     assert.deepEqual(parsed, JSON.parse(JSON.stringify(kindConfig(t))));
     assert.equal(parsed.nodes.filter((n: any) => n.role === "worker").length, 2, "two replicas per shard need two nodes");
-    assert.deepEqual(parsed.nodes[0].extraPortMappings, [{ containerPort: config.kubernetes.nodePorts!.clickhouseHttp, hostPort: 8123, listenAddress: "127.0.0.1", protocol: "TCP" }]);
+    assert.deepEqual(parsed.nodes[0].extraPortMappings, [
+      { containerPort: config.kubernetes.nodePorts!.clickhouseHttp, hostPort: 8123, listenAddress: "127.0.0.1", protocol: "TCP" },
+      { containerPort: config.kubernetes.nodePorts!.app, hostPort: 8000, listenAddress: "127.0.0.1", protocol: "TCP" },
+    ]);
   });
 
   test("the kind stack's cluster Service is the NodePort the kind config maps to the laptop", () => {
