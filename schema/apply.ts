@@ -116,37 +116,47 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
   const writeLedger = (host: string, entries: LedgerEntry | LedgerEntry[]) =>
     record(conns.get(host)!, entries).catch((e) => log(`  ${host.padEnd(width)}  ledger: could not record ${Array.isArray(entries) ? entries.length : 1} row(s): ${formatServerError(serverError(e))}`));
 
-  for (const phase of [1, 2, 3, 4, 5] as const) {
-    const byHost = groupBy(first.tasks.filter((x) => x.phase === phase && !failed.has(x.host)), (x) => x.host);
-    await Promise.all([...byHost].map(async ([host, tasks]) => {
-      const conn = conns.get(host)!;
-      const done = applied.get(host)!;
+  // Two stages with one barrier between them: every replicated ALTER (phase 3) lands before any host creates
+  // a missing replica or syncs (phase 4), so that a new replica matches ZooKeeper. Within a stage each host
+  // runs its phases in order without waiting for the others: a host's Distributed tables follow its own
+  // local tables, not the slowest host's.
+  for (const stage of [[1, 2, 3], [4, 5]] as const) {
+    await Promise.all(hostsWithTasks.map(async (host) => {
       const entries: LedgerEntry[] = [];
-      // Tables are independent: up to STATEMENTS_IN_FLIGHT of them at once; one table's steps in order.
-      const queue = [...groupBy(tasks, (x) => x.table).values()];
-      const worker = async () => {
-        for (let steps = queue.shift(); steps && !failed.has(host); steps = queue.shift()) {
-          for (const task of steps) {
-            if (failed.has(host)) return;
-            log(`  ${host.padEnd(width)}  ${task.kind.padEnd(15)} ${task.table}${task.column ? `.${task.column}` : ""}${task.group ? ` (replicates to ${task.group.length} hosts)` : ""}`);
-            try {
-              await conn.command(task.sql, task.settings);
-            } catch (e) {
-              const f = failure(task, e);
-              failed.set(host, f);
-              log(`  ${host.padEnd(width)}  FAILED: ${f.error}`);
-              entries.push({ applyId, hash: first.declarationHash, task, result: "failed", error: f.error });
-              return;
-            }
-            done.push(task);
-            entries.push({ applyId, hash: first.declarationHash, task, result: "ok" });
-            await opts.afterStatement?.(task);
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(STATEMENTS_IN_FLIGHT, queue.length) }, worker));
-      await writeLedger(host, entries);
+      for (const phase of stage) {
+        const tasks = first.tasks.filter((x) => x.phase === phase && x.host === host);
+        if (tasks.length > 0 && !failed.has(host)) await runPhase(host, tasks, entries);
+      }
+      if (entries.length > 0) await writeLedger(host, entries);
     }));
+  }
+
+  /** One host's tasks of one phase: up to STATEMENTS_IN_FLIGHT tables at once, one table's steps in order. */
+  async function runPhase(host: string, tasks: readonly Task[], entries: LedgerEntry[]): Promise<void> {
+    const conn = conns.get(host)!;
+    const done = applied.get(host)!;
+    const queue = [...groupBy(tasks, (x) => x.table).values()];
+    const worker = async () => {
+      for (let steps = queue.shift(); steps && !failed.has(host); steps = queue.shift()) {
+        for (const task of steps) {
+          if (failed.has(host)) return;
+          log(`  ${host.padEnd(width)}  ${task.kind.padEnd(15)} ${task.table}${task.column ? `.${task.column}` : ""}${task.group ? ` (replicates to ${task.group.length} hosts)` : ""}`);
+          try {
+            await conn.command(task.sql, task.settings);
+          } catch (e) {
+            const f = failure(task, e);
+            failed.set(host, f);
+            log(`  ${host.padEnd(width)}  FAILED: ${f.error}`);
+            entries.push({ applyId, hash: first.declarationHash, task, result: "failed", error: f.error });
+            return;
+          }
+          done.push(task);
+          entries.push({ applyId, hash: first.declarationHash, task, result: "ok" });
+          await opts.afterStatement?.(task);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STATEMENTS_IN_FLIGHT, queue.length) }, worker));
   }
 
   for (const host of hostsWithTasks) {
