@@ -126,7 +126,7 @@ after(() => {
   else progress(`kept the work directory for a look: ${work}`);
 });
 
-step("1. npm run kind:up: pulumi up from nothing, 2x2, ZooKeeper, Postgres and the schema Job", async () => {
+step("1. npm run kind:up: pulumi up from nothing, 2x2, ZooKeeper, Postgres, the schema Job and the app", async () => {
   await npm(["run", "kind:up", "--", "--stack", STACK]);
   await connect();
   assert.equal(t.hosts.length, 4);
@@ -154,6 +154,8 @@ step("1. npm run kind:up: pulumi up from nothing, 2x2, ZooKeeper, Postgres and t
   const bad = await psql(`${pg.POSTGRES_PASSWORD!}x`);
   assert.notEqual(bad.code, 0, "psql with a wrong password is refused");
 
+  await appThroughItsService();
+
   for (const cm of await kube.list("configmaps")) {
     const text = [...Object.values(cm.data ?? {}), ...Object.values(cm.binaryData ?? {}).map((b) => Buffer.from(b, "base64").toString())].join("\n");
     for (const v of secretValues) assert.ok(!text.includes(v), `ConfigMap ${cm.metadata.name} holds a Secret value`);
@@ -161,6 +163,28 @@ step("1. npm run kind:up: pulumi up from nothing, 2x2, ZooKeeper, Postgres and t
   const outputs = (await pulumi(["stack", "output", "--json", "--show-secrets"], { secrets: [passphrase, ...secretValues] })).stdout;
   for (const v of secretValues) assert.ok(!outputs.includes(v), "a stack output holds a Secret value");
 });
+
+/**
+ * The app: 1,000 events posted to /batch/ through the app's Service with the bootstrap team's key (read from
+ * the pod's own environment, never a command line), then the hourly trends read back through the Service
+ * and the rows counted in ClickHouse.
+ */
+async function appThroughItsService(): Promise<void> {
+  await eventually("the app Deployment ready", 180, () => kube.list("deployments"), (list) => list.some((d) => d.metadata.name === t.app!.name && d.status?.readyReplicas >= 1));
+  const script = [
+    "const base = process.argv[1], key = process.env.APP_BOOTSTRAP_TEAM_TOKEN;",
+    "const batch = Array.from({ length: 1000 }, (_, i) => ({ event: 'e2e-app', distinct_id: 'u' + (i % 100), properties: { $browser: i % 2 ? 'Chrome' : 'Firefox' }, timestamp: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString() }));",
+    "const posted = await fetch(base + '/batch/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: key, batch }) });",
+    "if (!posted.ok) throw new Error('batch: ' + posted.status + ' ' + await posted.text());",
+    "const trends = await fetch(base + '/api/trends?team_id=1&event=e2e-app&from=2026-11-01&to=2026-11-02&interval=hour', { headers: { authorization: 'Bearer ' + key } });",
+    "if (!trends.ok) throw new Error('trends: ' + trends.status + ' ' + await trends.text());",
+    "console.log(JSON.stringify((await trends.json()).totals));",
+  ].join("\n");
+  const url = `http://${t.app!.endpoint.host}:${t.app!.endpoint.ports.http}`;
+  const out = (await kube.exec(`deploy/${t.app!.name}`, "app", ["node", "--input-type=module", "-e", script, url])).stdout.trim();
+  assert.deepEqual(JSON.parse(out.split("\n").at(-1)!), { events: 1000, users: 100 }, "the trends through the Service count every posted event");
+  assert.equal(Number(await query(pods()[0]!, `SELECT count() FROM ${db()}.events WHERE event = 'e2e-app'`)), 1000, "every acknowledged event is in ClickHouse");
+}
 
 const snapshot = async () => ({ pods: await kube.pods(), statefulSets: new Map((await kube.list("statefulsets")).map((s) => [s.metadata.name, s.metadata.uid])), pvcs: new Map((await kube.list("pvc")).map((p) => [p.metadata.name, p.metadata.uid])) });
 function assertKept(before: Awaited<ReturnType<typeof snapshot>>, now: Awaited<ReturnType<typeof snapshot>>): void {

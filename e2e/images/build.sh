@@ -4,7 +4,10 @@
 # (docker-archive with a RepoTags entry, which `ctr -n k8s.io images import` and `kind load image-archive`
 # take). What each image honours of its official counterpart's contract: CONTRACTS.md beside this file.
 #
-#   e2e/images/build.sh [--rebuild] [IMAGE...]     IMAGE: clickhouse-server zookeeper postgres node (default: all)
+#   e2e/images/build.sh [--rebuild] [IMAGE...]     IMAGE: clickhouse-server zookeeper postgres node app (default: all)
+#
+# `app` is not a stand-in: it is the reference app (app/), bundled by app/build.mjs as app/Dockerfile does,
+# on the node stand-in's rootfs, because app/Dockerfile needs node:20-slim from a registry.
 #
 # Archives: ${CHSTACK_CACHE:-$HOME/.cache/chstack}/images/<name>-<tag>-<hash>.tar, <hash> covering the
 # recipe (this script's functions, the files under files/<name>/, the base rootfs recipe and, for node,
@@ -23,7 +26,9 @@ MIRROR="${CHSTACK_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SUITE=bookworm
 PREFIX=chstack-standin
 NODE_BIN="${CHSTACK_NODE_BINARY:-$(command -v node || true)}"
-ALL_IMAGES=(clickhouse-server zookeeper postgres node)
+ALL_IMAGES=(clickhouse-server zookeeper postgres node app)
+APP_ROOT="$(cd "$HERE/../.." && pwd)"
+APP_BUNDLE="$OUT/work/app-bundle"
 REBUILD="${CHSTACK_IMAGES_REBUILD:-0}"
 
 log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -239,6 +244,22 @@ recipe_node() {
   )
 }
 
+recipe_app() {
+  local root="$1"
+  recipe_node "$root"
+  install -d "$root/app"
+  cp "$APP_BUNDLE"/* "$root/app/"
+  IMAGE_LABEL="node=$NODE_VERSION chstack reference app $(sed -n 's/.*"version": "\(.*\)".*/\1/p' "$APP_ROOT/package.json" | head -n 1)"
+  # As app/Dockerfile: the node user by number (runAsNonRoot cannot verify a name), SIGTERM straight to node.
+  IMAGE_CONFIG=(
+    --config.cmd node --config.cmd --enable-source-maps --config.cmd /app/app.mjs
+    --config.user 1000:1000 --config.workingdir /app
+    --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    --config.env NODE_ENV=production --config.env PORT=8000 --config.env HOST=0.0.0.0 --config.env LANG=C.UTF-8
+    --config.exposedports 8000/tcp
+  )
+}
+
 # ---------------------------------------------------------------------------------------------------
 # Tags and hashes.
 
@@ -248,6 +269,7 @@ image_tag() {
     zookeeper) echo 3.8 ;;
     postgres) echo 15 ;;
     node) echo "$NODE_MAJOR" ;;
+    app) sed -n 's/.*"version": "\(.*\)".*/\1/p' "$APP_ROOT/package.json" | head -n 1 ;;
     *) die "unknown image $1 (known: ${ALL_IMAGES[*]})" ;;
   esac
 }
@@ -265,7 +287,8 @@ image_hash() {
     declare -f "recipe_${name//-/_}" finish_root add_user apt_install pack_image
     if [ "$name" = zookeeper ]; then echo "$ZK_HOME"; fi
     if [ -d "$HERE/files/$name" ]; then (cd "$HERE/files/$name" && find . -type f | LC_ALL=C sort | xargs -r sha256sum); fi
-    if [ "$name" = node ]; then sha256sum < "$NODE_BIN"; fi
+    if [ "$name" = node ] || [ "$name" = app ]; then sha256sum < "$NODE_BIN"; fi
+    if [ "$name" = app ]; then declare -f recipe_node; (cd "$APP_BUNDLE" && find . -type f | LC_ALL=C sort | xargs -r sha256sum); fi
   } | sha
 }
 
@@ -359,7 +382,12 @@ main() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
   fi
   NODE_VERSION="" NODE_MAJOR=""
-  if [[ " ${want[*]} " == *" node "* ]]; then
+  if [[ " ${want[*]} " == *" app "* ]]; then
+    # The bundle, as app/Dockerfile makes it; its bytes are part of the image's hash.
+    rm -rf "$APP_BUNDLE"; mkdir -p "$APP_BUNDLE"
+    (cd "$APP_ROOT" && node app/build.mjs "$APP_BUNDLE" >/dev/null) || die "node app/build.mjs failed (run npm ci first)"
+  fi
+  if [[ " ${want[*]} " == *" node "* || " ${want[*]} " == *" app "* ]]; then
     [ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] || die "no node binary (set CHSTACK_NODE_BINARY)"
     NODE_BIN="$(readlink -f "$NODE_BIN")"
     NODE_VERSION="$("$NODE_BIN" --version)"; NODE_MAJOR="${NODE_VERSION#v}"; NODE_MAJOR="${NODE_MAJOR%%.*}"
