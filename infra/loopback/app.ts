@@ -1,5 +1,7 @@
 // The reference app (app/) as a loopback server: run from this package's sources with tsx, wired to the
 // stack by the app contract (docs/app-contract.md) through its environment, never its command line.
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Topology } from "../model/topology.ts";
@@ -50,6 +52,22 @@ export function appSpec(t: Topology, secrets: StackSecrets, stateDir: string): O
     cwd: stateDir,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NODE_ENV: "production", ...appEnv(t, secrets) },
   };
+}
+
+/**
+ * What the app runs with beyond its secrets, for `up` to tell a change that needs a restart: its arguments,
+ * the environment that is not a credential, and a hash of its sources (a new checkout restarts it).
+ */
+export function appLaunch(t: Topology, secrets: StackSecrets, stateDir: string): string {
+  const spec = appSpec(t, secrets, stateDir);
+  const secret = new Set(["CLICKHOUSE_PASSWORD", "DATABASE_URL", "APP_BOOTSTRAP_TEAM_TOKEN"]);
+  const env = Object.entries(spec.env ?? {}).filter(([k]) => !secret.has(k) && k !== "PATH").sort();
+  const sources = createHash("sha256");
+  const dir = join(packageRoot(), "app");
+  for (const f of readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts")).sort()) {
+    sources.update(f).update(readFileSync(join(dir, f)));
+  }
+  return JSON.stringify({ args: spec.args, env, sources: sources.digest("hex") });
 }
 
 /** Ready: /readyz answers 200 (the process serves and reaches both databases). */

@@ -11,6 +11,7 @@ import { hashPasswords } from "../render/clickhouse/index.ts";
 import { renderLoopback } from "../render/loopback.ts";
 import { ensurePackages } from "./packages.ts";
 import { catchUpAll, ChangeRefused, cleanUp, guardShardRemoval, retire, waitPublished } from "./change.ts";
+import { appLaunch } from "./app.ts";
 import { loopbackHosts, publishedShards } from "./hosts.ts";
 import { planUp, serversOf, topologyChange, type Action, type Server } from "./plan.ts";
 import { changes, Run, StartError } from "./run.ts";
@@ -87,6 +88,7 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     const launch = {
       zookeeper: zookeeperSpec(t, t.coordination.nodes[0]!, dir).args.filter((a) => a.startsWith("-X")).join(" "),
       postgres: postgresSpec(t, pgHome).args.join(" "),
+      ...(t.app ? { app: appLaunch(t, secrets, dir) } : {}),
     };
     // Until the publish step, every host (new ones too) lists the hosts published before.
     const published = change.steps.length > 0 ? publishedShards(lh.byName, change.published.before) : undefined;
