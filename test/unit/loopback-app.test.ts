@@ -8,7 +8,7 @@ import { generateSecrets } from "../../infra/loopback/secrets.ts";
 import { loopbackTarget } from "../../infra/model/targets.ts";
 import { buildTopology } from "../../infra/model/topology.ts";
 
-const topo = (raw: object) => {
+const topo = (raw: Record<string, unknown>) => {
   const c = parseStackConfig(raw, "t", { rejectPlaintextSecrets: true });
   return buildTopology(c, loopbackTarget(c), "t");
 };
