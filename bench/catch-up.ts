@@ -7,13 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseStackFile } from "../infra/config/load.ts";
 import { down } from "../infra/loopback/down.ts";
-import { closeAll, connectAll } from "../infra/loopback/schema.ts";
 import { readSecrets } from "../infra/loopback/secrets.ts";
 import { clickhouseClient } from "../infra/loopback/servers.ts";
 import { secretsFile } from "../infra/loopback/state.ts";
 import { up } from "../infra/loopback/up.ts";
-import { apply } from "../schema/apply.ts";
-import { posthogSchema } from "../schema/posthog.ts";
+import { posthogSchemaStep } from "./schema-step.ts";
 
 export interface CatchUpBench {
   readonly rows: number;
@@ -31,17 +29,9 @@ export async function catchUpBench(rows: number): Promise<CatchUpBench> {
   const stack = "bench-catchup";
   const cwd = mkdtempSync(join(tmpdir(), "chstack-bench-catchup-"));
   const file = join(cwd, `Pulumi.${stack}.yaml`);
-  const schema = async (t: Parameters<typeof connectAll>[0], secrets: Parameters<typeof connectAll>[1]) => {
-    const conns = connectAll(t, secrets);
-    try {
-      return (await apply(posthogSchema("posthog"), t, conns)).converged;
-    } finally {
-      await closeAll(conns);
-    }
-  };
   try {
     writeFileSync(file, yaml(1));
-    const one = await up({ stack, config: parseStackFile(yaml(1), "bench"), cwd, log: () => undefined, schema });
+    const one = await up({ stack, config: parseStackFile(yaml(1), "bench"), cwd, log: () => undefined, schema: posthogSchemaStep });
     const host = one.topology.hosts[0]!;
     const secrets = readSecrets(secretsFile(stack, cwd))!;
     const client = clickhouseClient(host, secrets, "admin");
@@ -69,7 +59,7 @@ export async function catchUpBench(rows: number): Promise<CatchUpBench> {
 
     writeFileSync(file, yaml(2));
     const u0 = process.hrtime.bigint();
-    const two = await up({ stack, config: parseStackFile(yaml(2), "bench"), cwd, log: () => undefined, schema });
+    const two = await up({ stack, config: parseStackFile(yaml(2), "bench"), cwd, log: () => undefined, schema: posthogSchemaStep });
     const upMs = Number(process.hrtime.bigint() - u0) / 1e6;
     const caught = two.catchUps[0];
     if (!caught || caught.rows !== rows) throw new Error(`the new replica caught up with ${caught?.rows} rows, not ${rows}`);

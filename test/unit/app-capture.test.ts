@@ -7,22 +7,11 @@ import { decodePayload, looksLikeBase64, type CaptureInput } from "../../app/cap
 import { escapeTsv, eventTime, rowLine, toRow, wellFormed, type RowContext } from "../../app/capture/event.ts";
 import { distinctIdOf, parsePayload, parseTimestamp, validateEvents, type RawEvent } from "../../app/capture/payload.ts";
 import { offsetSequence } from "../../app/capture/route.ts";
-import { HttpError } from "../../app/errors.ts";
+import { refusal } from "../support/http-error.ts";
 
 const LIMIT = 1024 * 1024;
 const input = (o: Partial<CaptureInput>): CaptureInput => ({ body: undefined, contentType: undefined, contentEncoding: undefined, query: {}, ...o });
 const json = '{"api_key":"k","batch":[{"event":"e","distinct_id":"d"}]}';
-
-/** The HttpError `fn` throws: its status and message. */
-function refusal(fn: () => unknown): { status: number; message: string; issues?: readonly string[] } {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof HttpError) return { status: e.status, message: e.message, ...(e.issues ? { issues: e.issues } : {}) };
-    throw e;
-  }
-  assert.fail("expected an HttpError");
-}
 
 describe("decodePayload", () => {
   test("plain JSON body", () => {

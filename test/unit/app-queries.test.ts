@@ -7,21 +7,11 @@ import { Session } from "chdb";
 import { bind, type Binding, type Sql } from "../../app/binding.ts";
 import { rowLine, toRow, type EventRow } from "../../app/capture/event.ts";
 import { EVENT_COLUMNS } from "../../app/clickhouse.ts";
-import { HttpError } from "../../app/errors.ts";
 import { breakdownSql, fillSeries, parseBreakdown, parseTrends, totalsOf, trendsSql, type TrendsQuery } from "../../app/queries.ts";
 import { HOSTILE } from "../../app/hostile-strings.ts";
+import { refusal } from "../support/http-error.ts";
 
 const NOW = new Date("2026-11-10T12:34:56Z");
-
-function refusal(fn: () => unknown): { status: number; message: string; issues?: readonly string[] } {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof HttpError) return { status: e.status, message: e.message, ...(e.issues ? { issues: e.issues } : {}) };
-    throw e;
-  }
-  assert.fail("expected an HttpError");
-}
 
 describe("query validation", () => {
   test("trends: defaults (day, the 7 days before now) and the key's own team", () => {
