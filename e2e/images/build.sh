@@ -382,11 +382,6 @@ main() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
   fi
   NODE_VERSION="" NODE_MAJOR=""
-  if [[ " ${want[*]} " == *" app "* ]]; then
-    # The bundle, as app/Dockerfile makes it; its bytes are part of the image's hash.
-    rm -rf "$APP_BUNDLE"; mkdir -p "$APP_BUNDLE"
-    (cd "$APP_ROOT" && node app/build.mjs "$APP_BUNDLE" >/dev/null) || die "node app/build.mjs failed (run npm ci first)"
-  fi
   if [[ " ${want[*]} " == *" node "* || " ${want[*]} " == *" app "* ]]; then
     [ -n "$NODE_BIN" ] && [ -x "$NODE_BIN" ] || die "no node binary (set CHSTACK_NODE_BINARY)"
     NODE_BIN="$(readlink -f "$NODE_BIN")"
@@ -396,6 +391,12 @@ main() {
   mkdir -p "$OUT" "$WORK" "$APT_CACHE"
   exec 9> "$OUT/.lock"
   flock -n 9 || { log "another build holds $OUT/.lock; waiting"; flock 9; }
+  if [[ " ${want[*]} " == *" app "* ]]; then
+    # The bundle, as app/Dockerfile makes it (under the lock: another build may be making it too); its
+    # bytes are part of the image's hash.
+    rm -rf "$APP_BUNDLE"; mkdir -p "$APP_BUNDLE"
+    (cd "$APP_ROOT" && node app/build.mjs "$APP_BUNDLE" >/dev/null) || die "node app/build.mjs failed (run npm ci first)"
+  fi
 
   local t0=$SECONDS name
   RESULTS=()
