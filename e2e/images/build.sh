@@ -28,7 +28,7 @@ PREFIX=chstack-standin
 NODE_BIN="${CHSTACK_NODE_BINARY:-$(command -v node || true)}"
 ALL_IMAGES=(clickhouse-server zookeeper postgres node app)
 APP_ROOT="$(cd "$HERE/../.." && pwd)"
-APP_BUNDLE="$OUT/work/app-bundle"
+APP_BUNDLE="$OUT/bundle-app"   # not under work/: a build there removes "app-*" as leftovers
 REBUILD="${CHSTACK_IMAGES_REBUILD:-0}"
 
 log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
