@@ -32,9 +32,17 @@ export const COMMANDS = {
     summary: "Write the generated server files of a target into a directory, for review",
     load: () => import("./commands/render.ts").then((m) => m.renderCommand()),
   },
+  load: {
+    summary: "Send realistic events through the app's capture API (several teams, skewed events and users, 90 days), with progress and a summary",
+    load: () => import("./commands/load.ts").then((m) => m.loadCommand()),
+  },
   kind: {
     summary: "The stack on a local kind cluster (needs Docker, kind and the Pulumi CLI)",
     load: () => import("./commands/kind.ts").then((m) => m.kindCommand()),
+  },
+  compare: {
+    summary: "Load the same events into ClickHouse and Postgres, run the same analytics queries on both, compare results, times and storage",
+    load: () => import("./commands/compare.ts").then((m) => m.compareCommand()),
   },
 } as const satisfies Record<string, Entry>;
 
