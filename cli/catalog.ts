@@ -13,7 +13,7 @@ export const COMMANDS = {
     load: () => import("./commands/up.ts").then((m) => m.upCommand()),
   },
   status: {
-    summary: "Show every server of the loopback stack: role, shard, replica, ports, pid, up or down",
+    summary: "Show every server of the loopback stack and a health report: replication, ZooKeeper, Postgres, the app, schema parity; exit 3 degraded, 4 down",
     load: () => import("./commands/status.ts").then((m) => m.statusCommand()),
   },
   down: {
