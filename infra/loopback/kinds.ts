@@ -1,6 +1,7 @@
 // The kinds of server a loopback stack runs, as one table that every command loops over: which members a
 // topology has, how each is started, when it is ready, where it logs, what must hold once they run, and
 // in which order they start and stop. A new kind (the app) is a new row, not a branch in five files.
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { zookeeperRootChain } from "../model/names.ts";
 import { loopbackConfigDir } from "../model/targets.ts";
@@ -95,6 +96,15 @@ const clickhouse: ServerKind = {
   stdout: (c, m) => clickhouseStdout(host(c.t, m)),
   errorLog: (_, m) => `clickhouse/${m.name}/log/clickhouse-server.err.log`,
   ready: (c, m) => clickhouseReady(host(c.t, m), c.secrets),
+  // ClickHouse writes its merged config, the inter-server password resolved from the environment, to
+  // data/preprocessed_configs/: each host's directory is its own (0700), as the credential files are 0600.
+  beforeStart: (c) => {
+    for (const h of c.t.hosts) {
+      const d = join(c.dir, "clickhouse", h.name);
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+      chmodSync(d, 0o700);
+    }
+  },
 };
 
 const postgres: ServerKind = {
