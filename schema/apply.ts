@@ -6,7 +6,7 @@ import type { Topology } from "../infra/model/topology.ts";
 import { introspect, type HostConnection } from "./connection.ts";
 import type { Declaration } from "./declare.ts";
 import { formatServerError, serverError, type ServerError } from "./errors.ts";
-import { LEDGER_DDL, record, type LedgerEntry } from "./ledger.ts";
+import { LEDGER_DDL, LEDGER_TABLE, record, type LedgerEntry } from "./ledger.ts";
 import { plan, type AllowKind, type Observed, type Plan, type Task } from "./plan.ts";
 
 /** Statements a host runs at once, on different tables (CREATEs wait on ZooKeeper, not on CPU). */
@@ -87,7 +87,8 @@ export async function planFor(decl: Declaration, t: Topology, conns: ReadonlyMap
 
 export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<string, HostConnection>, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const log = opts.log ?? (() => undefined);
-  const first = await planFor(decl, t, conns, opts.allow);
+  const observed = await observe(t, conns);
+  const first = plan(decl, t, observed, opts.allow);
   if (opts.requireAllHosts && first.unreachable.length > 0) throw new HostsNotReadyError(first.unreachable);
   if (first.blocked) throw new PlanBlockedError(first);
   const unreachable = new Set(first.unreachable.map((u) => u.host));
@@ -104,7 +105,9 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
   };
   const width = Math.max(...t.hosts.map((h) => h.name.length));
   const hostsWithTasks = [...new Set(first.tasks.map((x) => x.host))];
-  await Promise.all(hostsWithTasks.map(async (host) => {
+  // The ledger's DDL only where the introspection did not see the ledger already.
+  const hasLedger = (host: string) => { const o = observed.get(host); return Boolean(o?.ok && o.state.tables.has(LEDGER_TABLE)); };
+  await Promise.all(hostsWithTasks.filter((h) => !hasLedger(h)).map(async (host) => {
     try {
       for (const sql of LEDGER_DDL) await conns.get(host)!.command(sql);
     } catch (e) {
