@@ -18,9 +18,10 @@ import { parseStackConfig } from "../../infra/config/load.ts";
 import { buildTopology } from "../../infra/model/topology.ts";
 import { kubernetesTarget, loopbackTarget } from "../../infra/model/targets.ts";
 import type { ActualTable, HostState } from "../../schema/actual.ts";
-import { defineSchema, fullName, zookeeperPathOf, type Declaration } from "../../schema/declare.ts";
+import { defineSchema } from "../../schema/declare.ts";
 import type { Observed } from "../../schema/plan.ts";
 import { posthogSchema, posthogTables } from "../../schema/posthog.ts";
+import { stateOf } from "../support/host-state.ts";
 
 const SRVR = `Zookeeper version: 3.8.0-\${mvngit.commit.id}, built on 2024-12-29 17:54 UTC
 Latency min/avg/max: 0/5.2352/264
@@ -103,29 +104,6 @@ const config = parseStackConfig({ clickhouse: { cluster: "posthog", shards: 2, r
 const t = buildTopology(config, loopbackTarget(config), "t");
 const names = t.hosts.map((h) => h.name);
 
-function stateOf(decl: Declaration): HostState {
-  const tables = new Map<string, ActualTable>();
-  for (const x of decl.tables) {
-    const local = x.kind === "table" ? x : x.target;
-    const engine = x.kind === "distributed" ? "Distributed" : x.replicated ? `Replicated${x.engine.family}` : x.engine.family;
-    const args = x.kind === "distributed"
-      ? [x.cluster ?? "posthog", x.target.database, x.target.name, ...(x.shardingKey ? [x.shardingKey] : [])]
-      : [...(x.replicated ? [`'${zookeeperPathOf(x)}'`, `'${x.replicaName}'`] : []), ...(x.engine.family === "ReplacingMergeTree" ? [x.engine.version, x.engine.isDeleted].filter((a): a is string => a !== undefined) : []),
-        ...(x.engine.family === "CollapsingMergeTree" ? [x.engine.sign] : [])];
-    const keys = x.kind === "table" ? [x.partitionBy ?? "", ...x.orderBy, x.sampleBy ?? ""].join(" ") : "";
-    tables.set(fullName(x), {
-      database: x.database, name: x.name, engine, engineArgs: args,
-      partitionKey: x.kind === "table" ? x.partitionBy ?? "" : "", sortingKey: x.kind === "table" ? x.orderBy.join(", ") : "",
-      primaryKey: x.kind === "table" ? (x.primaryKey ?? x.orderBy).join(", ") : "", samplingKey: x.kind === "table" ? x.sampleBy ?? "" : "",
-      ttl: "", settings: { index_granularity: "8192" }, indexes: [], projections: [],
-      columns: local.columns.map((c) => ({
-        name: c.name, type: c.type, defaultKind: c.default?.kind ?? "", defaultExpression: c.default?.expression ?? "", comment: c.comment ?? "", codec: "",
-        inKey: new RegExp(`(^|[^A-Za-z0-9_])${c.name}($|[^A-Za-z0-9_])`).test(keys),
-      })),
-    });
-  }
-  return { version: "18.16.1", databases: new Set(["default", ...decl.tables.map((x) => x.database)]), tables };
-}
 
 const base = posthogSchema("posthog");
 const everywhere = (o: (host: string) => Observed) => new Map(names.map((n) => [n, o(n)]));

@@ -5,45 +5,15 @@ import { parseStackConfig } from "../../infra/config/load.ts";
 import { buildTopology } from "../../infra/model/topology.ts";
 import { loopbackTarget } from "../../infra/model/targets.ts";
 import type { ActualTable, HostState } from "../../schema/actual.ts";
-import { defineSchema, fullName, zookeeperPathOf, type Declaration, type LocalTableInput } from "../../schema/declare.ts";
+import { defineSchema, type Declaration, type LocalTableInput } from "../../schema/declare.ts";
 import { plan, type Observed } from "../../schema/plan.ts";
+import { stateOf } from "../support/host-state.ts";
 import { posthogSchema, posthogTables } from "../../schema/posthog.ts";
 
 const config = parseStackConfig({ clickhouse: { cluster: "posthog", shards: 2, replicas: 2 } }, "t", { rejectPlaintextSecrets: true });
 const t = buildTopology(config, loopbackTarget(config), "t");
 const [h00, h01, h10, h11] = t.hosts.map((h) => h.name) as [string, string, string, string];
 
-/** What a host holding exactly `decl` reports (as 18.16 would format it). */
-function stateOf(decl: Declaration, version = "18.16.1"): HostState {
-  const tables = new Map<string, ActualTable>();
-  for (const x of decl.tables) {
-    const local = x.kind === "table" ? x : x.target;
-    const engine = x.kind === "distributed" ? "Distributed" : x.replicated ? `Replicated${x.engine.family}` : x.engine.family;
-    const args = x.kind === "distributed"
-      ? [x.cluster ?? "posthog", x.target.database, x.target.name, ...(x.shardingKey ? [x.shardingKey] : [])]
-      : [...(x.replicated ? [`'${zookeeperPathOf(x)}'`, `'${x.replicaName}'`] : []), ...(x.engine.family === "ReplacingMergeTree" ? [x.engine.version, x.engine.isDeleted].filter((a): a is string => a !== undefined) : []), ...(x.engine.family === "CollapsingMergeTree" ? [x.engine.sign] : [])];
-    tables.set(fullName(x), {
-      database: x.database, name: x.name, engine, engineArgs: args,
-      partitionKey: x.kind === "table" ? x.partitionBy ?? "" : "",
-      sortingKey: x.kind === "table" ? x.orderBy.join(", ") : "",
-      primaryKey: x.kind === "table" ? (x.primaryKey ?? x.orderBy).join(", ") : "",
-      samplingKey: x.kind === "table" ? x.sampleBy ?? "" : "",
-      ttl: x.kind === "table" ? x.ttl ?? "" : "",
-      settings: { index_granularity: "8192" },
-      indexes: x.kind === "table" ? x.indexes : [],
-      projections: x.kind === "table" ? x.projections : [],
-      columns: local.columns.map((c) => ({ name: c.name, type: c.type, defaultKind: c.default?.kind ?? "", defaultExpression: c.default?.expression ?? "", comment: c.comment ?? "", codec: (c.codec ?? []).join(", "), inKey: inKeyOf(x, c.name) })),
-    });
-  }
-  return { version, databases: new Set(["default", ...decl.tables.map((x) => x.database)]), tables };
-}
-
-/** As the server reports it: the column is named in a partition, sorting, primary or sampling key. */
-function inKeyOf(x: Declaration["tables"][number], column: string): boolean {
-  if (x.kind !== "table") return false;
-  const keys = [x.partitionBy ?? "", ...x.orderBy, ...(x.primaryKey ?? []), x.sampleBy ?? ""].join(" ");
-  return new RegExp(`(^|[^A-Za-z0-9_])${column}($|[^A-Za-z0-9_])`).test(keys);
-}
 
 const all = (s: (host: string) => Observed) => new Map(t.hosts.map((h) => [h.name, s(h.name)]));
 const ok = (state: HostState): Observed => ({ ok: true, state });
