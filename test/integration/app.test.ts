@@ -15,7 +15,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { PostHog } from "posthog-node";
-import { HOSTILE } from "../../app/hostile-strings.ts";
+import { HOSTILE } from "../support/hostile-strings.ts";
 import { quoteString } from "../../app/literals.ts";
 import { goldenSecrets } from "../support/goldens.ts";
 import { processExists, rows, testStack } from "../support/stack.ts";

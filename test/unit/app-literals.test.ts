@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Session } from "chdb";
 import { bind, bindingFor, sql } from "../../app/binding.ts";
-import { HOSTILE } from "../../app/hostile-strings.ts";
+import { HOSTILE } from "../support/hostile-strings.ts";
 import { dateTime, identifier, inline, int64, integer, isWellFormed, literal, quoteIdentifier, quoteString, string, uint32 } from "../../app/literals.ts";
 
 

@@ -8,7 +8,7 @@ import { bind, type Binding, type Sql } from "../../app/binding.ts";
 import { rowLine, toRow, type EventRow } from "../../app/capture/event.ts";
 import { EVENT_COLUMNS } from "../../app/clickhouse.ts";
 import { breakdownSql, fillSeries, parseBreakdown, parseTrends, totalsOf, trendsSql, type TrendsQuery } from "../../app/queries.ts";
-import { HOSTILE } from "../../app/hostile-strings.ts";
+import { HOSTILE } from "../support/hostile-strings.ts";
 import { refusal } from "../support/http-error.ts";
 
 const NOW = new Date("2026-11-10T12:34:56Z");
