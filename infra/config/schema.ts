@@ -234,6 +234,7 @@ const schemaSection = z
     declaration: z
       .string({ error: "must be a module path" })
       .regex(/^(?!\/)[A-Za-z0-9_./-]+\.(m?ts|m?js)$/, { error: "must be a relative path to a .ts, .mts, .js or .mjs module" })
+      .refine((p) => !p.split("/").includes(".."), { error: "must stay inside the project (no .. segment)" })
       .optional(),
     /** Kubernetes target: the image the schema Job runs its bundle with (any image with Node.js 20+ as `node`). */
     jobImage: image().default("node:24-alpine"),

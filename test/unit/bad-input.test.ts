@@ -322,7 +322,7 @@ const rows: readonly Row[] = [
   declarationRow("table name of 100000 characters", [{ kind: "table", database: "db", name: "t".repeat(100_000), columns: [{ name: "id", type: "UInt64" }], engine: { family: "MergeTree" }, orderBy: ["id"] }], "tables.0: name", ["must be 1 to 127 characters"]),
   planRow("table name with ; DROP", module(`name: "t; DROP TABLE x"`), "tables.0: name"),
   planRow("column type with a backtick", module(`columns: [{ name: "id", type: "UInt64\`" }]`), "posthog.t: columns.0.type", ["unterminated quoted name"]),
-  planRow("schema.declaration ../ to no module", undefined, "schema.declaration", ["no such module"], "chstack:schema: { declaration: ../nosuch.mts }"),
+  planRow("schema.declaration outside the project", undefined, "schema.declaration", ["must stay inside the project"], "chstack:schema: { declaration: ../nosuch.mts }"),
 
   // ---- app API ----
   appRow("batch as a string", "batch", {}, capture('{"batch":"x"}'), 400, ["expected an array, got string"]),

@@ -196,6 +196,7 @@ const badCases: readonly BadCase[] = [
   { name: "user name with a dash", yaml: chstack("clickhouse", "{ users: { writer: { name: app-writer } } }"), path: "clickhouse.users.writer.name", expect: ["must be a name of letters, digits and _", 'got "app-writer"'] },
   { name: "database name with a leading digit", yaml: chstack("clickhouse", "{ database: 1events }"), path: "clickhouse.database", expect: ["not starting with a digit", 'got "1events"'] },
   { name: "empty network list", yaml: chstack("clickhouse", "{ users: { admin: { networks: [] } } }"), path: "clickhouse.users.admin.networks", expect: ["must list at least one network"] },
+  { name: "a declaration module outside the project", yaml: chstack("schema", "{ declaration: ../outside.ts }"), path: "schema.declaration", expect: ["must stay inside the project (no .. segment)"] },
   { name: "a CIDR prefix past 32 bits", yaml: chstack("clickhouse", "{ users: { admin: { networks: ['10.0.0.0/33'] } } }"), path: "clickhouse.users.admin.networks.0", expect: ["must be an IP address or CIDR", 'got "10.0.0.0/33"'] },
   { name: "an IPv4 address with an octet past 255", yaml: chstack("clickhouse", "{ users: { admin: { networks: ['999.1.1.1'] } } }"), path: "clickhouse.users.admin.networks.0", expect: ["must be an IP address or CIDR"] },
   { name: "network as a host name", yaml: chstack("clickhouse", "{ users: { admin: { networks: [localhost] } } }"), path: "clickhouse.users.admin.networks.0", expect: ["must be an IP address or CIDR", 'got "localhost"'] },
