@@ -1,6 +1,7 @@
 // The analytics queries `compare` runs, as SQL text for both databases: ClickHouse 18.16 has no server-side
 // query parameters, so its values are typed, validated and rendered as literals by one function
 // (`literal`); Postgres gets the same values bound ($1, $2, ...).
+import { quoteString } from "../app/literals.ts";
 import { DAY_SECONDS, isUtcMidnight, WINDOW_DAYS } from "./events.ts";
 
 /** A value that may reach ClickHouse SQL: what it is decides how it is written. */
@@ -17,12 +18,11 @@ export const day = (value: string): SqlValue => ({ kind: "date", value });
 /** An instant, to the second. */
 export const datetime = (value: Date): SqlValue => ({ kind: "datetime", value });
 
-const STRING_ESCAPES: Record<string, string> = { "\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0" };
-
 /**
- * The one way a value becomes ClickHouse SQL: an integer as digits (safe integers only), a string quoted
- * with backslash escapes, a day as toDate('YYYY-MM-DD') (checked to be a real date), an instant as
- * toDateTime(unix seconds). Anything else throws.
+ * The one way a value becomes ClickHouse SQL: an integer as digits (safe integers only), a string as the
+ * app quotes one (app/literals.ts quoteString: backslash escapes, control characters spelled out), a day
+ * as toDate('YYYY-MM-DD') (checked to be a real date), an instant as toDateTime(unix seconds). Anything
+ * else throws.
  */
 export function literal(v: SqlValue): string {
   switch (v.kind) {
@@ -31,7 +31,7 @@ export function literal(v: SqlValue): string {
       return String(v.value);
     case "string":
       if (typeof v.value !== "string") throw new TypeError(`not a string: ${String(v.value)}`);
-      return `'${v.value.replace(/[\\'\n\r\t\0]/g, (c) => STRING_ESCAPES[c]!)}'`;
+      return quoteString(v.value);
     case "date": {
       const parsed = typeof v.value === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v.value) ? new Date(`${v.value}T00:00:00Z`) : undefined;
       const ok = parsed !== undefined && !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(v.value);
