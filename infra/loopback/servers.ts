@@ -1,9 +1,9 @@
 // How each kind of server is started on loopback and how we know it is ready. Pure descriptions (argv, env,
 // readiness probes); procs.ts does the starting and stopping.
-import { connect } from "node:net";
 import { ClickHouseLogLevel, createClient } from "@clickhouse/client";
 import zookeeper from "node-zookeeper-client";
 import pg from "pg";
+import { collectZooKeeper } from "../../health/zookeeper.ts";
 import type { ClickHouseHost, CoordinationNode, Topology } from "../model/topology.ts";
 import { loopbackConfigDir } from "../model/targets.ts";
 import { interserverPasswordForEnv } from "../render/clickhouse/index.ts";
@@ -51,16 +51,9 @@ export function postgresSpec(t: Topology, home: string): Omit<SpawnSpec, "logFil
   };
 }
 
-/** ZooKeeper serves once `srvr` reports a mode (`ruok` answers before it serves). */
-export function zookeeperMode(port: number): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let out = "";
-    const socket = connect({ port, host: "127.0.0.1" }, () => socket.write("srvr"));
-    socket.setTimeout(1000, () => socket.destroy());
-    socket.on("data", (d) => (out += d.toString()));
-    socket.on("error", () => resolve(undefined));
-    socket.on("close", () => resolve(/^Mode: (\w+)/m.exec(out)?.[1]));
-  });
+/** ZooKeeper serves once `srvr` reports a mode (`ruok` answers before it serves); the health collector asks it. */
+export async function zookeeperMode(port: number): Promise<string | undefined> {
+  return (await collectZooKeeper("", { host: "127.0.0.1", port }, 1000)).mode;
 }
 
 /** Create the ZooKeeper root chain (ClickHouse refuses to start without its chroot). */
