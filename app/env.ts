@@ -2,7 +2,8 @@
 // value is reported with the variable's name; a secret's value is never echoed.
 import { z } from "zod";
 
-const SECRET = new Set(["CLICKHOUSE_PASSWORD", "DATABASE_URL", "APP_BOOTSTRAP_TEAM_TOKEN"]);
+/** The variables that hold credentials: never echoed, never logged. */
+export const SECRET_ENV: ReadonlySet<string> = new Set(["CLICKHOUSE_PASSWORD", "DATABASE_URL", "APP_BOOTSTRAP_TEAM_TOKEN"]);
 /** Variables whose messages quote the offending part themselves (a URL may hold credentials: never echoed whole). */
 const SELF_QUOTING = new Set(["CLICKHOUSE_URL"]);
 
@@ -98,7 +99,7 @@ export function parseEnv(source: Record<string, string | undefined>): EnvResult 
   const problems = r.error.issues.map((i) => {
     const name = String(i.path[0] ?? "environment");
     const value = source[name];
-    const hidden = SECRET.has(name) || SELF_QUOTING.has(name) || value === undefined;
+    const hidden = SECRET_ENV.has(name) || SELF_QUOTING.has(name) || value === undefined;
     const shown = hidden ? "" : `, got ${JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}...` : value)}`;
     return `${name}: ${i.message}${shown}`;
   });

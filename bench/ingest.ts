@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { escapeTsv } from "../app/capture/event.ts";
+import { rowLine } from "../app/capture/event.ts";
 import { EventGenerator, type CompareEvent } from "../compare/events.ts";
 import { parseStackFile } from "../infra/config/load.ts";
 import { down } from "../infra/loopback/down.ts";
@@ -31,9 +31,11 @@ export interface IngestBench {
 const yaml = "config:\n  chstack:clickhouse:\n    cluster: posthog\n    shards: 2\n    replicas: 2\n  chstack:app: {}\n  chstack:loopback:\n    portBase: 32700\n";
 const reference = new Date(Date.UTC(2026, 11, 1));
 
-/** The generated event as the row the app writes (its own team id, the other columns the same). */
-const line = (e: CompareEvent, teamId: number) =>
-  `${e.uuid}\t${escapeTsv(e.event)}\t${escapeTsv(e.properties)}\t${e.timestamp}\t${teamId}\t${escapeTsv(e.distinctId)}\t${escapeTsv(e.elementsChain)}\t${e.createdAt}\t${e.createdAt}\t${e.offset}\n`;
+/** The generated event as the row the app writes, in the app's own TabSeparated line (its own team id). */
+const line = (e: CompareEvent, teamId: number) => rowLine({
+  uuid: e.uuid, event: e.event, properties: e.properties, timestamp: e.timestamp, team_id: teamId, distinct_id: e.distinctId,
+  elements_chain: e.elementsChain, created_at: e.createdAt, _timestamp: e.createdAt, _offset: e.offset,
+});
 
 export async function ingestBench(events: number, log: (l: string) => void = () => undefined): Promise<IngestBench> {
   const stack = "bench-ingest";

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { SECRET_ENV } from "../../app/env.ts";
 import type { Topology } from "../model/topology.ts";
 import { packageRoot } from "../package-root.ts";
 import type { SpawnSpec } from "./procs.ts";
@@ -60,8 +61,7 @@ export function appSpec(t: Topology, secrets: StackSecrets, stateDir: string): O
  */
 export function appLaunch(t: Topology, secrets: StackSecrets, stateDir: string): string {
   const spec = appSpec(t, secrets, stateDir);
-  const secret = new Set(["CLICKHOUSE_PASSWORD", "DATABASE_URL", "APP_BOOTSTRAP_TEAM_TOKEN"]);
-  const env = Object.entries(spec.env ?? {}).filter(([k]) => !secret.has(k) && k !== "PATH").sort();
+  const env = Object.entries(spec.env ?? {}).filter(([k]) => !SECRET_ENV.has(k) && k !== "PATH").sort();
   const sources = createHash("sha256");
   const dir = join(packageRoot(), "app");
   for (const f of readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts")).sort()) {
