@@ -1,5 +1,6 @@
 // Zod field builders. Each carries one rule sentence as its error ("must be an integer from 1 to 256"),
 // so that every refusal reads `<field path>: <rule>, got <value>` (the value is added by errors.ts).
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /** An integer within [min, max]; one message for wrong type, fraction and range. */
@@ -119,3 +120,12 @@ export const secret = () =>
   );
 
 export type SecretValue = z.infer<ReturnType<typeof secret>>;
+
+/** `10.0.0.0/8`, `::/0`, `127.0.0.1`: an address node:net parses, and a prefix within its family's width. */
+function isIpOrCidr(v: string): boolean {
+  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(v);
+  const family = m ? isIP(m[1]!) : 0;
+  return family !== 0 && (m![2] === undefined || Number(m![2]) <= (family === 4 ? 32 : 128));
+}
+
+export const network = () => z.string().refine(isIpOrCidr, { error: (iss) => `must be an IP address or CIDR, got ${JSON.stringify(iss.input)}` });

@@ -1,11 +1,10 @@
 // The stack config: Pulumi structured config under the `chstack:` namespace of `Pulumi.<stack>.yaml`,
 // the one config every target reads. Each top-level key below is one `chstack:<key>` entry.
 // Defaults keep a stack file short; `docs/config.md` documents every field.
-import { isIP } from "node:net";
 import { z } from "zod";
 
 import {
-  dnsLabel, dnsSubdomain, envName, image, int, labelKey, labelValue, oneOfNumbers, port, quantity,
+  dnsLabel, dnsSubdomain, envName, image, int, labelKey, labelValue, network, oneOfNumbers, port, quantity,
   quantityValue, secret, sqlName,
 } from "./fields.ts";
 import { DEFAULT_PROFILE_SETTINGS, DEFAULT_SERVER_SETTINGS, profileSettingsSchema, serverSettingsSchema } from "./settings.ts";
@@ -46,13 +45,6 @@ const clusterName = () =>
       error: "must be an identifier: a lowercase letter, then lowercase letters, digits or _ (not ending in _)",
     });
 
-/** `10.0.0.0/8`, `::/0`, `127.0.0.1`: an address node:net parses, and a prefix within its family's width. */
-function isIpOrCidr(v: string): boolean {
-  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(v);
-  const family = m ? isIP(m[1]!) : 0;
-  return family !== 0 && (m![2] === undefined || Number(m![2]) <= (family === 4 ? 32 : 128));
-}
-
 const user = (name: string) =>
   z
     .strictObject({
@@ -61,7 +53,7 @@ const user = (name: string) =>
       password: secret().optional(),
       /** Networks allowed to log in (IPs or CIDRs); defaults depend on the target. */
       networks: z
-        .array(z.string().refine(isIpOrCidr, { error: (iss) => `must be an IP address or CIDR, got ${JSON.stringify(iss.input)}` }))
+        .array(network())
         .min(1, { error: "must list at least one network" })
         .optional(),
     })
