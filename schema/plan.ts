@@ -13,8 +13,8 @@ import { createHash } from "node:crypto";
 import type { ClickHouseHost, Topology } from "../infra/model/topology.ts";
 import type { ActualIndex, ActualTable, HostState } from "./actual.ts";
 import * as ddl from "./ddl.ts";
-import type { Declaration, DistributedTable, LocalTable, TableDecl } from "./declare.ts";
-import { engineParameters, fullName, zookeeperPathOf } from "./tables.ts";
+import type { Declaration, LocalTable, TableDecl } from "./declare.ts";
+import { distributedRefusal, engineParameters, fullName, zookeeperPathOf } from "./tables.ts";
 import { appendedOrderBy, diffColumns, insertAfter, migrationReasons, ttlChanged } from "./diff.ts";
 import { sameExpression } from "./actual.ts";
 import { quoteName } from "./expressions.ts";
@@ -302,28 +302,4 @@ export function plan(decl: Declaration, t: Topology, observed: ReadonlyMap<strin
     unreachable,
     blocked: drift.some((d) => !d.resolved),
   };
-}
-
-/**
- * Why a Distributed table cannot read what it should through the cluster it names, or undefined. Through S
- * shards, a table replicated to every host comes back S times; through the one-shard cluster (every host a
- * replica of one shard), a sharded table comes back as one shard's rows.
- */
-export function distributedRefusal(table: DistributedTable, t: Topology): string | undefined {
-  const cluster = table.cluster ?? t.cluster;
-  const target = fullName(table.target);
-  if (cluster !== t.cluster && cluster !== t.singleShardCluster) {
-    return t.singleShardCluster
-      ? `cluster: ${cluster} is not a cluster of this stack: name ${t.cluster} (clickhouse.cluster) or ${t.singleShardCluster} (clickhouse.singleShardCluster)`
-      : `cluster: ${cluster} is not a cluster of this stack: name ${t.cluster} (clickhouse.cluster), or set clickhouse.singleShardCluster: ${cluster} in the stack config for a one-shard cluster over every host`;
-  }
-  if (t.shards.length <= 1) return undefined;
-  const everywhere = table.target.replicated && !zookeeperPathOf(table.target).includes("{shard}");
-  if (everywhere && cluster === t.cluster) {
-    return `${target} is replicated to every host (its ZooKeeper path has no {shard}), so a Distributed table over it through ${cluster} would return every row once per shard (${t.shards.length} shards): ${t.singleShardCluster ? `name cluster: ${t.singleShardCluster}` : "set clickhouse.singleShardCluster in the stack config and name it as this table's cluster"}, or read ${target} itself on any host`;
-  }
-  if (!everywhere && cluster !== t.cluster) {
-    return `${target} is ${table.target.replicated ? "sharded (its ZooKeeper path has {shard})" : "a table of its own on every host"}, so through the one-shard cluster ${cluster} a query would read one host's rows only: name the stack's cluster ${t.cluster}`;
-  }
-  return undefined;
 }
