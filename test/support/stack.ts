@@ -26,11 +26,20 @@ export interface TestStack {
   destroy(): Promise<void>;
 }
 
+export interface TestStackOptions {
+  /** Edit the golden's stack config (YAML text) before it is written. */
+  readonly config?: (yaml: string) => string;
+  /** Files written into the project directory first (a declaration module the config names). */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
 /** A stack of a golden's topology; `portBase` moves it to a range of its own (then it is not the golden rendering). */
-export function testStack(golden: GoldenName, name: string, portBase?: number): TestStack {
+export function testStack(golden: GoldenName, name: string, portBase?: number, o: TestStackOptions = {}): TestStack {
   const cwd = mkdtempSync(join(tmpdir(), `chstack-${name}-`));
   const fixture = readFileSync(fixturePath(`golden-${golden}.yaml`), "utf8");
-  writeFileSync(join(cwd, `Pulumi.${name}.yaml`), portBase === undefined ? fixture : fixture.replace(/portBase: \d+/, `portBase: ${portBase}`));
+  const moved = portBase === undefined ? fixture : fixture.replace(/portBase: \d+/, `portBase: ${portBase}`);
+  writeFileSync(join(cwd, `Pulumi.${name}.yaml`), o.config ? o.config(moved) : moved);
+  for (const [file, text] of Object.entries(o.files ?? {})) writeFileSync(join(cwd, file), text);
   const dir = stateDir(name, cwd);
   mkdirSync(dir, { recursive: true });
   copyFileSync(fixturePath("golden-secrets.json"), join(dir, "secrets.json"));
