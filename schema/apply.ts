@@ -60,6 +60,15 @@ export interface ApplyOptions {
   readonly confirmTimeoutMs?: number;
 }
 
+/**
+ * A replicated ALTER that committed while a replica of its group was inactive: ClickHouse answers UNFINISHED
+ * (341) after the change is in the group's log and applied on the live replicas ("Alter will be done
+ * asynchronously"). Not a failure: the inactive replica replays the log when it returns.
+ */
+export function committedForInactive(task: Task, e: ServerError): boolean {
+  return task.phase === 3 && task.group !== undefined && e.code === 341 && /replicas are inactive/i.test(e.message);
+}
+
 /** Tasks by a key, each group in plan order (Node 20 has no Map.groupBy). */
 function groupBy(tasks: readonly Task[], key: (t: Task) => string): Map<string, Task[]> {
   const out = new Map<string, Task[]>();
@@ -118,6 +127,9 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
   // A failed ledger write is reported, never fatal: the servers' own state is what the next plan reads.
   const writeLedger = (host: string, entries: LedgerEntry | LedgerEntry[]) =>
     record(conns.get(host)!, entries).catch((e) => log(`  ${host.padEnd(width)}  ledger: could not record ${Array.isArray(entries) ? entries.length : 1} row(s): ${formatServerError(serverError(e))}`));
+  // Each host's ledger hears of the apply before its first statement: were the tool killed now, it would tell.
+  await Promise.all(hostsWithTasks.filter((h) => !failed.has(h)).map((host) =>
+    writeLedger(host, { applyId, hash: first.declarationHash, result: "begin", planned: first.tasks.filter((x) => x.host === host).length })));
 
   // Two stages with one barrier between them: every replicated ALTER (phase 3) lands before any host creates
   // a missing replica or syncs (phase 4), so that a new replica matches ZooKeeper. Within a stage each host
@@ -148,6 +160,14 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
             await conn.command(task.sql, task.settings);
           } catch (e) {
             const f = failure(task, e);
+            if (committedForInactive(task, f.server)) {
+              // The ALTER is in ZooKeeper's log and done here; a replica that is down applies it on its return.
+              log(`  ${host.padEnd(width)}  ${task.table}: ${f.server.message}`);
+              done.push(task);
+              entries.push({ applyId, hash: first.declarationHash, task, result: "ok", error: f.error });
+              await opts.afterStatement?.(task);
+              continue;
+            }
             failed.set(host, f);
             log(`  ${host.padEnd(width)}  FAILED: ${f.error}`);
             entries.push({ applyId, hash: first.declarationHash, task, result: "failed", error: f.error });

@@ -28,6 +28,7 @@ function ledgerLine(l: LedgerStatus | { error?: string }, current: string): stri
   if (!("host" in l)) return `its ledger is unreadable (${l.error})`;
   if (!l.declarationHash) return "no apply recorded";
   const of = l.declarationHash === current ? "this declaration" : `an earlier declaration, ${l.declarationHash}`;
+  if (l.result === "interrupted") return `last apply (${of}) began ${l.began} and never finished${l.planned ? ` (${l.planned})` : ""}: it was interrupted; schema apply again converges`;
   return `last apply ${l.appliedAt} (${of}) ${l.result === "ok" ? "succeeded" : `failed${l.error ? `: ${l.error}` : ""}`}`;
 }
 

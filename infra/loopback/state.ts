@@ -1,6 +1,7 @@
 // A loopback stack's state under `.chstack/<stack>/` (git-ignored): generated files, data, logs,
 // credentials, and state.json, the record of what runs (pids, the files each server was started with).
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
 import { z } from "zod";
@@ -90,23 +91,62 @@ export function otherStacks(stack: string, cwd = process.cwd()): { stack: string
 }
 
 /**
- * Serialise commands on one stack: `up`, `down` and (later) schema apply take this lock. A holder that died
- * leaves a stale lock that is taken over after 30 s without updates.
+ * Serialise commands on one stack: `up`, `down` and schema apply take this lock. The holder's pid sits beside
+ * it (`lock.owner`): a holder that was killed is seen dead and its lock taken over at once; otherwise a lock
+ * without updates for 30 s counts as stale.
  */
 export async function withStackLock<T>(dir: string, what: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const lockPath = join(dir, "lock");
+  const owner = `${lockPath}.owner`;
+  const options = { lockfilePath: lockPath, stale: 30_000, update: 5_000 };
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(dir, { lockfilePath: join(dir, "lock"), stale: 30_000, update: 5_000, retries: { retries: 40, minTimeout: 250, maxTimeout: 1000 } });
+    release = await lockfile.lock(dir, options).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ELOCKED") throw e;
+      if (takeOverDeadHolder(lockPath, owner)) return lockfile.lock(dir, options);
+      return lockfile.lock(dir, { ...options, retries: { retries: 40, minTimeout: 250, maxTimeout: 1000 } });
+    });
+    writeFileSync(owner, `${process.pid} ${hostname()}\n`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ELOCKED") {
-      throw new Error(`another chstack command is working on this stack (${join(dir, "lock")}); waited 30 s for it before ${what}`);
+      throw new Error(`another chstack command is working on this stack (${lockPath}); waited 30 s for it before ${what}`);
     }
     throw e;
   }
+  const unlock = release;
+  release = async () => {
+    rmSync(owner, { force: true });
+    await unlock();
+  };
   try {
     return await fn();
   } finally {
     await release().catch(() => undefined);
+  }
+}
+
+/** The lock's holder ran on this machine and is gone (killed): remove its lock. False when it lives or is unknown. */
+function takeOverDeadHolder(lockPath: string, owner: string): boolean {
+  let recorded: string;
+  try {
+    recorded = readFileSync(owner, "utf8");
+  } catch {
+    return false; // no owner recorded (a lock being taken right now): wait, as for a live holder
+  }
+  const [pid, host] = recorded.trim().split(" ");
+  if (host !== hostname() || !/^\d+$/.test(pid ?? "") || pidAlive(Number(pid))) return false;
+  rmSync(lockPath, { recursive: true, force: true });
+  rmSync(owner, { force: true });
+  console.error(`chstack: took over the stack's lock from pid ${pid}, which is no longer running`);
+  return true;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

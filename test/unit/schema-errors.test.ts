@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { committedForInactive } from "../../schema/apply.ts";
 import { formatServerError, serverError } from "../../schema/errors.ts";
 
 test("18.16's error text: code, its name, the message on one line", () => {
@@ -17,4 +18,14 @@ test("a code the table does not know keeps its number; an error that is not the 
   assert.deepEqual(serverError(new Error("Code: 4242, e.displayText() = DB::Exception: something, e.what() = DB::Exception")), { code: 4242, type: undefined, message: "something" });
   assert.deepEqual(serverError(new Error("connect ECONNREFUSED 127.0.0.1:19021")), { code: undefined, type: undefined, message: "connect ECONNREFUSED 127.0.0.1:19021" });
   assert.equal(formatServerError(serverError("plain")), "plain");
+});
+
+test("a replicated ALTER answered UNFINISHED for an inactive replica counts as applied; other errors do not", () => {
+  const alter = { phase: 3, host: "h0", kind: "add-column", table: "db.t", column: "c", sql: "ALTER TABLE db.t ADD COLUMN c String", group: ["h0", "h1"] } as const;
+  const inactive = serverError(new Error("Code: 341, e.displayText() = DB::Exception: Alter is not finished because some replicas are inactive right now: h1. Alter will be done asynchronously, e.what() = DB::Exception"));
+  assert.equal(committedForInactive(alter, inactive), true);
+  assert.equal(committedForInactive({ ...alter, group: undefined }, inactive), false, "not a replicated ALTER");
+  assert.equal(committedForInactive({ ...alter, phase: 4 }, inactive), false);
+  assert.equal(committedForInactive(alter, serverError(new Error("Code: 341, e.displayText() = DB::Exception: Mutation is not finished, e.what() = DB::Exception"))), false);
+  assert.equal(committedForInactive(alter, serverError(new Error("Code: 242, e.displayText() = DB::Exception: Table is in readonly mode, e.what() = DB::Exception"))), false);
 });
