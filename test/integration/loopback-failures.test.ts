@@ -74,6 +74,35 @@ describe("Ctrl-C", () => {
       if (dir) assert.deepEqual(processesIn(dir), [], `no process runs in ${dir}`);
     }
     assert.deepEqual(readState(stack.dir)?.processes, {});
+    const next = await stack.chstack("up");
+    assert.equal(next.code, 0, `the next up converges:\n${next.stdout}\n${next.stderr}`);
+  });
+
+  test("up killed (SIGKILL) while ClickHouse starts: every process it left is recorded, and the next up converges", async () => {
+    assert.equal((await stack.chstack("down")).code, 0);
+    let sent = false;
+    const r = await runChstack(stack.cwd, ["up", "--stack", stack.name], (out, child) => {
+      if (!sent && /chi-posthog-\d-\d\s+starting/.test(out)) {
+        sent = true;
+        child.kill("SIGKILL");
+      }
+    });
+    assert.ok(sent, r.stdout);
+    assert.equal(r.code, null, "killed by a signal");
+    // No orphan: whatever runs in the stack's directories is a server the state records (the next up adopts it).
+    const recorded = new Set(Object.values(pidsOf(stack)));
+    for (const dir of [stack.dir, readState(stack.dir)?.postgresHome]) {
+      if (dir) for (const pid of processesIn(dir)) assert.ok(recorded.has(pid), `pid ${pid} in ${dir} is recorded in the stack's state`);
+    }
+    const began = Date.now();
+    const next = await stack.chstack("up");
+    assert.equal(next.code, 0, `${next.stdout}\n${next.stderr}`);
+    assert.match(next.stderr, /took over the stack's lock from pid \d+/);
+    console.log(`the up after a killed up converged in ${Date.now() - began} ms: ${next.stdout.split("\n").filter((l) => /servers? (started|were already running)/.test(l)).join(" ")}`);
+    const st = JSON.parse((await stack.chstack("status", "--json")).stdout);
+    assert.ok(st.hosts.every((h: { state: string }) => h.state === "up"), JSON.stringify(st.hosts));
+    assert.equal((await stack.chstack("down")).code, 0);
+    for (const dir of [stack.dir, readState(stack.dir)?.postgresHome]) if (dir) assert.deepEqual(processesIn(dir), [], `down left nothing in ${dir}`);
   });
 });
 
