@@ -1,5 +1,6 @@
 // The ClickHouse collector: per host, in one round trip of what the server knows by itself (version,
-// uptime, ZooKeeper session, parts, rows per table, replicas' queue, delay, read-only and session flags),
+// uptime, ZooKeeper session, parts, rows per table, replicas' queue, delay, read-only and session flags,
+// replication queue entries that keep failing),
 // and beside it a second query for what system.replicas must ask ZooKeeper (total and active replicas, log
 // pointer), which may hang while ZooKeeper is away: that one may fail without the host counting as down.
 // Every statement runs on 18.16 and on current ClickHouse.
@@ -17,7 +18,10 @@ export const LOCAL_QUERY = `SELECT
   (SELECT groupArray((database, table, toString(rows))) FROM
      (SELECT database, table, sum(rows) AS rows FROM system.parts WHERE active GROUP BY database, table)) AS table_rows,
   (SELECT groupArray((database, table, zookeeper_path, toString(is_readonly), toString(is_session_expired), toString(queue_size), toString(absolute_delay)))
-     FROM system.replicas) AS replicas`;
+     FROM system.replicas) AS replicas,
+  (SELECT groupArray((database, table, toString(n), e)) FROM
+     (SELECT database, table, count() AS n, any(last_exception) AS e FROM system.replication_queue
+      WHERE last_exception != '' GROUP BY database, table)) AS queue_errors`;
 
 /** The columns of system.replicas that ClickHouse reads from ZooKeeper. */
 export const ZOOKEEPER_QUERY = "SELECT database, table, total_replicas, active_replicas, log_max_index, log_pointer FROM system.replicas";
@@ -32,6 +36,7 @@ export interface LocalRow {
   parts: [number | string, number | string];
   table_rows: [string, string, string][];
   replicas: [string, string, string, string, string, string, string][];
+  queue_errors: [string, string, string, string][];
 }
 
 export interface ZooKeeperRow {
@@ -111,13 +116,14 @@ export function parseClickHouse(
     ...host, reachable: true, version: local.version, uptimeSeconds: Number(local.uptime), zookeeperSessions: Number(local.zk_sessions),
     replicas, parts: { active: Number(local.parts[0]), bytesOnDisk: Number(local.parts[1]) },
     tableRows: Object.fromEntries(local.table_rows.map(([db, table, rows]) => [`${db}.${table}`, Number(rows)])),
+    replicationErrors: local.queue_errors.map(([db, table, n, e]) => ({ table: `${db}.${table}`, entries: Number(n), lastException: e })),
   };
 }
 
 export interface ClickHouseCollectOptions {
   readonly timeoutMs: number;
   /** Free and total bytes of the host's data disk when the server cannot say (18.16: loopback's statfs). */
-  readonly disk?: () => Promise<{ free: number; total: number; source: string } | undefined>;
+  readonly disk?: () => Promise<ClickHouseFacts["disk"]>;
 }
 
 export async function collectClickHouse(

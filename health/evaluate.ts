@@ -48,7 +48,13 @@ export function evaluate(f: HealthFacts, th: Thresholds = DEFAULT_THRESHOLDS): H
       behind && behind.absoluteDelay > th.maxDelaySeconds
         ? `${h.host}: ${behind.table} is ${behind.absoluteDelay} s behind (more than ${th.maxDelaySeconds} s)`
         : `${h.host}: replicas at most ${behind?.absoluteDelay ?? 0} s behind`);
-    if (h.disk && h.disk.total > 0) {
+    const failing = h.replicationErrors ?? [];
+    add("clickhouse.replication", h.host, failing.length ? "warn" : "ok", failing.length
+      ? `${h.host}: replication failing on ${failing.map((e) => `${e.table} (${e.entries} entr${e.entries === 1 ? "y" : "ies"})`).join(", ")}: ${clip(failing[0]!.lastException)}`
+      : `${h.host}: no failing replication entry`);
+    if (h.disk?.writeError) {
+      add("clickhouse.disk", h.host, "fail", `${h.host}: data disk not writable (${h.disk.writeError})`);
+    } else if (h.disk && h.disk.total > 0) {
       const ratio = h.disk.free / h.disk.total;
       add("clickhouse.disk", h.host, ratio < th.minFreeDiskRatio ? "warn" : "ok",
         `${h.host}: ${ratio < th.minFreeDiskRatio ? "disk nearly full: " : ""}${bytes(h.disk.free)} free of ${bytes(h.disk.total)} (${Math.floor(ratio * 100)}%)`);
@@ -165,6 +171,12 @@ function maxBy<T>(items: readonly T[], key: (t: T) => number): T | undefined {
   for (const i of items) if (best === undefined || key(i) > key(best)) best = i;
   return best;
 }
+
+/** A server's exception, short enough for one line of the report. */
+const clip = (text: string) => {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+};
 
 const list = (names: readonly string[]) => (names.length > 3 ? `${names.slice(0, 3).join(", ")} and ${names.length - 3} more` : names.join(", "));
 

@@ -37,8 +37,13 @@ export interface ClickHouseFacts {
   readonly parts?: { readonly active: number; readonly bytesOnDisk: number };
   /** Rows in active parts, per `database.table`. */
   readonly tableRows?: Readonly<Record<string, number>>;
-  /** Free and total bytes of the data disk: system.disks (ClickHouse 19.15+), else the caller's probe (loopback: statfs). */
-  readonly disk?: { readonly free: number; readonly total: number; readonly source: string };
+  /** Replication queue entries whose last attempt failed, per table (a fetch that cannot write, a part that cannot be read). */
+  readonly replicationErrors?: readonly { readonly table: string; readonly entries: number; readonly lastException: string }[];
+  /**
+   * Free and total bytes of the data disk: system.disks (ClickHouse 19.15+), else the caller's probe (loopback: statfs).
+   * `writeError`: the probe could not write there (loopback: a file created and removed in the data directory).
+   */
+  readonly disk?: { readonly free: number; readonly total: number; readonly source: string; readonly writeError?: string };
 }
 
 export interface ZooKeeperFacts {

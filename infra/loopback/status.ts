@@ -1,7 +1,7 @@
 // `chstack status`: every server of the stack with its ports, pid and state. The JSON shape is documented
 // in docs/cli.md and stable for scripts. `statusWithHealth` adds the health report (health/, docs/health.md)
 // under `health`.
-import { statfs } from "node:fs/promises";
+import { rm, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { StackConfig } from "../config/schema.ts";
 import type { Topology } from "../model/topology.ts";
@@ -122,11 +122,26 @@ export async function statusWithHealth(opts: HealthOptions): Promise<StackHealth
     declaration,
     postgres: (a, ms) => collectPostgres({ ...a, user: pg?.user ?? "postgres", password: pg?.password ?? "", database: pg?.database ?? "postgres" }, ms),
     // 18.16 cannot tell its free disk space: the data directory's file system, seen from here.
+    // A disk that turned read-only (the kernel remounts a file system on I/O errors) shows only on a write.
     disk: async (h) => {
-      const s = await statfs(join(st.stateDir, h.paths.data));
-      return { free: s.bavail * s.bsize, total: s.blocks * s.bsize, source: "statfs" };
+      const dir = join(st.stateDir, h.paths.data);
+      const s = await statfs(dir);
+      return { free: s.bavail * s.bsize, total: s.blocks * s.bsize, source: "statfs", ...await writeProbe(dir) };
     },
   });
   const schema = declarationError ? { declarationHash: "", error: declarationError, hosts: [], tables: [] } : facts.schema;
   return { ...st, health: evaluate({ ...facts, schema }, opts.thresholds) };
+}
+
+/** Create and remove an empty file in a directory: the error's code and message when that fails. */
+async function writeProbe(dir: string): Promise<{ writeError?: string }> {
+  const probe = join(dir, ".chstack-write-probe");
+  try {
+    await writeFile(probe, "");
+    await rm(probe, { force: true });
+    return {};
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return err.code === "ENOSPC" ? {} : { writeError: `${err.code ?? "error"}: ${err.message.split(",")[0]!.replace(/^\w+: /, "")}` };
+  }
 }

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { collectApp } from "../../health/app.ts";
-import { collectClickHouse, hasSystemDisks, healthConnection, parseClickHouse, type LocalRow } from "../../health/clickhouse.ts";
+import { Session } from "chdb";
+import { collectClickHouse, hasSystemDisks, healthConnection, LOCAL_QUERY, parseClickHouse, ZOOKEEPER_QUERY, type LocalRow } from "../../health/clickhouse.ts";
 import { collectHealth } from "../../health/collect.ts";
 import { evaluate } from "../../health/evaluate.ts";
 import { duration, formatHealth } from "../../health/format.ts";
@@ -57,6 +58,7 @@ describe("ClickHouse health rows", () => {
       ["posthog", "sharded_events", "/clickhouse/tables/0/posthog.sharded_events", "0", "0", "3", "12"],
       ["posthog", "person", "/clickhouse/tables/noshard/posthog.person", "1", "1", "0", "0"],
     ],
+    queue_errors: [["posthog", "sharded_events", "2", "Code: 243, e.displayText() = DB::Exception: Cannot reserve 1.00 MiB, not enough space"]],
   };
   const who = { host: "chi-posthog-0-0", shard: 0, replica: 0 };
 
@@ -69,6 +71,7 @@ describe("ClickHouse health rows", () => {
       ...who, reachable: true, version: "18.16.1", uptimeSeconds: 117, zookeeperSessions: 1,
       parts: { active: 3, bytesOnDisk: 5367 },
       tableRows: { "chstack.schema_ledger": 7, "posthog.sharded_events": 1000 },
+      replicationErrors: [{ table: "posthog.sharded_events", entries: 2, lastException: "Code: 243, e.displayText() = DB::Exception: Cannot reserve 1.00 MiB, not enough space" }],
       replicas: [
         { table: "posthog.sharded_events", zookeeperPath: "/clickhouse/tables/0/posthog.sharded_events", isReadonly: false, isSessionExpired: false, queueSize: 3, absoluteDelay: 12, totalReplicas: 2, activeReplicas: 1, logLag: 2 },
         { table: "posthog.person", zookeeperPath: "/clickhouse/tables/noshard/posthog.person", isReadonly: true, isSessionExpired: true, queueSize: 0, absoluteDelay: 0, totalReplicas: 4, activeReplicas: 4, logLag: 0 },
@@ -232,5 +235,21 @@ describe("kubectl port-forward", () => {
   test("the local port kubectl picked", () => {
     assert.equal(forwardedPort("Forwarding from 127.0.0.1:41234 -> 8123\nForwarding from [::1]:41234 -> 8123\n"), 41234);
     assert.equal(forwardedPort("error: unable to forward"), undefined);
+  });
+});
+
+describe("the ClickHouse health queries on current ClickHouse (chdb)", () => {
+  test("LOCAL_QUERY and ZOOKEEPER_QUERY run, and their answer parses as facts", () => {
+    const session = new Session();
+    try {
+      const [local] = session.query(`${LOCAL_QUERY} FORMAT JSONEachRow`).trim().split("\n").map((l) => JSON.parse(l) as LocalRow);
+      const zk = session.query(`${ZOOKEEPER_QUERY} FORMAT JSONEachRow`).trim();
+      const f = parseClickHouse({ host: "chdb", shard: 0, replica: 0 }, local!, zk ? zk.split("\n").map((l) => JSON.parse(l)) : []);
+      assert.match(f.version!, /^\d+\.\d+/);
+      assert.deepEqual([f.replicas, f.replicationErrors], [[], []], "no replicated table, no failing entry");
+      assert.equal(typeof f.parts!.active, "number");
+    } finally {
+      session.cleanup();
+    }
   });
 });

@@ -91,6 +91,18 @@ describe("health verdict", () => {
     assert.match(r.summary, /^down: ClickHouse: no host answers/);
   });
 
+  test("a disk that refuses writes: degraded, the host and the error named", () => {
+    degraded(withHost(1, 1, { disk: { free: 2 ** 30, total: 2 ** 31, source: "statfs", writeError: "EROFS: read-only file system" } }),
+      /^chi-posthog-1-1: data disk not writable \(EROFS: read-only file system\)$/, "clickhouse.disk");
+  });
+
+  test("replication entries that keep failing: degraded, the table, the count and the server's error named", () => {
+    const long = `Code: 243, e.displayText() = DB::Exception: Cannot reserve 1.00 MiB, not enough space ${"x".repeat(200)}`;
+    const r = degraded(withHost(1, 1, { replicationErrors: [{ table: "posthog.sharded_events", entries: 3, lastException: long }] }),
+      /^chi-posthog-1-1: replication failing on posthog\.sharded_events \(3 entries\): Code: 243, .*Cannot reserve 1\.00 MiB, not enough space x+\.\.\.$/, "clickhouse.replication");
+    assert.ok(r.reasons[0]!.length < 260, "the exception is clipped to one short line");
+  });
+
   test("a read-only replica: degraded", () => {
     degraded(withReplica(1, 0, { isReadonly: true }), /^chi-posthog-1-0: read-only replica of posthog\.sharded_events$/, "clickhouse.readonly");
   });
