@@ -156,6 +156,15 @@ step("1. npm run kind:up: pulumi up from nothing, 2x2, ZooKeeper, Postgres, the 
 
   await appThroughItsService();
 
+  // The health report from this machine, through kubectl port-forward: the README's command.
+  const health = await statusThroughForward();
+  assert.equal(health.code, 0, health.text);
+  assert.equal(health.report.verdict, "healthy", health.text);
+  assert.equal(health.report.facts.clickhouse.length, 4);
+  assert.ok(health.report.facts.zookeeper.every((z: { mode?: string }) => z.mode), "every ZooKeeper node serves");
+  assert.equal(health.report.facts.postgres.reachable, true);
+  assert.equal(health.report.facts.app.ready, true);
+
   for (const cm of await kube.list("configmaps")) {
     const text = [...Object.values(cm.data ?? {}), ...Object.values(cm.binaryData ?? {}).map((b) => Buffer.from(b, "base64").toString())].join("\n");
     for (const v of secretValues) assert.ok(!text.includes(v), `ConfigMap ${cm.metadata.name} holds a Secret value`);
@@ -169,6 +178,23 @@ step("1. npm run kind:up: pulumi up from nothing, 2x2, ZooKeeper, Postgres, the 
  * the pod's own environment, never a command line), then the hourly trends read back through the Service
  * and the rows counted in ClickHouse.
  */
+/**
+ * `chstack status --kubernetes --forward`, as the README shows it: the passwords from the Secrets in the
+ * environment, one kubectl port-forward per server. Text and JSON; neither may hold a Secret value.
+ */
+async function statusThroughForward(): Promise<{ code: number; text: string; report: any }> {
+  const creds = await kube.secret(`${usersSecretName(t.cluster)}-credentials`);
+  const pg = await kube.secret(`${postgresName(t.cluster)}-credentials`);
+  const o = { cwd: work, env: { ...env, CHSTACK_ADMIN_PASSWORD: creds["admin-password"], CHSTACK_POSTGRES_PASSWORD: pg.POSTGRES_PASSWORD }, secrets: [passphrase, ...secretValues], allowFailure: true };
+  const args = ["cli/bin.mjs", "status", "--stack", STACK, "--kubernetes", "--forward"];
+  const text = await r.run("node", args, o);
+  const json = await r.run("node", [...args, "--json"], o);
+  progress(`status --kubernetes --forward (exit ${text.code}):\n${text.stdout}`);
+  for (const v of secretValues) assert.ok(!text.out.includes(v) && !json.out.includes(v), "the health report holds a Secret value");
+  assert.equal(json.code, text.code);
+  return { code: text.code, text: text.out, report: JSON.parse(json.stdout).health };
+}
+
 async function appThroughItsService(): Promise<void> {
   await eventually("the app Deployment ready", 180, () => kube.list("deployments"), (list) => list.some((d) => d.metadata.name === t.app!.name && d.status?.readyReplicas >= 1));
   const script = [
@@ -343,7 +369,15 @@ step("7. 3x2 -> 2x2: refused by the check Job while shard 2 holds rows, nothing 
   }
 });
 
-step("8. pulumi destroy as the README documents it, then npm run kind:down", async () => {
+step("8. a host scaled to 0 reads degraded in the health report; pulumi destroy as the README documents it, then npm run kind:down", async () => {
+  const gone = t.hosts.at(-1)!.name;
+  await r.run("kubectl", ["scale", "statefulset", gone, "--replicas=0", "-n", t.config.kubernetes.namespace]);
+  await eventually(`pod ${hostPodName(gone)} gone`, 120, () => kube.pods(), (p) => !p.has(hostPodName(gone)));
+  const health = await statusThroughForward();
+  assert.equal(health.code, 3, health.text);
+  assert.equal(health.report.verdict, "degraded");
+  assert.match(health.report.summary, new RegExp(`^degraded: ${gone}: down`), health.text);
+
   const s0 = await snapshot();
   const refused = await pulumi(["destroy", "--yes"], { stream: true, allowFailure: true });
   assert.notEqual(refused.code, 0, "pulumi destroy of protected StatefulSets exited 0");
