@@ -17,9 +17,10 @@ type SchemaOptions = StackOptions & { declaration?: string; allow?: AllowKind[] 
 async function open(opts: SchemaOptions) {
   const { config, stack } = loadFromOptions(opts);
   const t = loopbackHosts(config, stack, readState(stateDir(stack))).topology;
+  // The declaration first: a bad one is reported as such, even on a stack that never ran.
+  const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);
   const secrets = readSecrets(secretsFile(stack));
   if (!secrets) throw new Error(`stack ${stack} has no credentials yet: run \`chstack up --stack ${stack}\` first`);
-  const decl = await loadDeclaration(config.clickhouse.database, opts.declaration ?? config.schema.declaration);
   return { stack, t, decl, conns: connectAll(t, secrets) };
 }
 

@@ -83,14 +83,25 @@ const UNIT: Record<string, number> = {
   Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
 };
 
-/** A Kubernetes resource quantity ("500m", "2", "4Gi"); YAML numbers are accepted and kept as strings. */
-export const quantity = () =>
+/**
+ * A Kubernetes resource quantity ("500m", "2", "4Gi"); YAML numbers are accepted and kept as strings.
+ * `max` bounds it (a size no machine or volume has is a typo: "4Pi" for "4Gi").
+ */
+export const quantity = (max?: string) =>
   z
     .union([z.string(), z.number()], { error: 'must be a Kubernetes quantity such as "500m", "2" or "4Gi"' })
     .transform((v) => String(v))
     .refine((v) => QUANTITY.test(v) && quantityValue(v) > 0, {
       error: (iss) => `must be a positive Kubernetes quantity such as "500m", "2" or "4Gi", got ${JSON.stringify(iss.input)}`,
+    })
+    .refine((v) => max === undefined || quantityValue(v) <= quantityValue(max), {
+      error: (iss) => `must be at most ${max}, got ${JSON.stringify(iss.input)}`,
     });
+
+/** Upper bounds of resource quantities: beyond the largest machines and volumes. */
+export const MAX_CPU = "1024";
+export const MAX_MEMORY = "64Ti";
+export const MAX_STORAGE = "1Pi";
 
 /** The numeric value of a quantity that `quantity()` accepted. */
 export function quantityValue(q: string): number {

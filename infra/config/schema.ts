@@ -6,6 +6,7 @@ import { z } from "zod";
 import {
   dnsLabel, dnsSubdomain, envName, image, int, labelKey, labelValue, network, oneOfNumbers, port, quantity,
   quantityValue, secret, sqlName,
+  MAX_CPU, MAX_MEMORY, MAX_STORAGE,
 } from "./fields.ts";
 import { DEFAULT_PROFILE_SETTINGS, DEFAULT_SERVER_SETTINGS, profileSettingsSchema, serverSettingsSchema } from "./settings.ts";
 import { tooLongName } from "../model/names.ts";
@@ -18,9 +19,9 @@ export const CLUSTER_NAME_MAX = 63;
 const resources = (requests: { cpu: string; memory: string }, limits: { memory: string; cpu?: string }) =>
   z
     .strictObject({
-      requests: z.strictObject({ cpu: quantity().default(requests.cpu), memory: quantity().default(requests.memory) }).prefault({}),
+      requests: z.strictObject({ cpu: quantity(MAX_CPU).default(requests.cpu), memory: quantity(MAX_MEMORY).default(requests.memory) }).prefault({}),
       limits: z
-        .strictObject({ cpu: quantity().optional(), memory: quantity().default(limits.memory) })
+        .strictObject({ cpu: quantity(MAX_CPU).optional(), memory: quantity(MAX_MEMORY).default(limits.memory) })
         .prefault(limits.cpu ? { cpu: limits.cpu } : {}),
     })
     .superRefine((r, ctx) => {
@@ -35,7 +36,7 @@ const resources = (requests: { cpu: string; memory: string }, limits: { memory: 
     .prefault({});
 
 const storage = (size: string) =>
-  z.strictObject({ size: quantity().default(size), className: dnsSubdomain().optional() }).prefault({});
+  z.strictObject({ size: quantity(MAX_STORAGE).default(size), className: dnsSubdomain().optional() }).prefault({});
 
 const clusterName = () =>
   z

@@ -53,6 +53,8 @@ export const PROFILE_SETTINGS = {
   select_sequential_consistency: bool(),
   prefer_localhost_replica: bool(),
   skip_unavailable_shards: bool(),
+  max_replica_delay_for_distributed_queries: uint(),
+  fallback_to_stale_replicas_for_distributed_queries: bool(),
   distributed_aggregation_memory_efficient: bool(),
   log_queries: bool(),
   use_uncompressed_cache: bool(),

@@ -13,7 +13,7 @@ import { ackedIngest, firstLine } from "../support/acked-ingest.ts";
 import { faultSchemaOptions } from "../support/fault-schema.ts";
 import { stopServer } from "../../infra/loopback/procs.ts";
 import { readState } from "../../infra/loopback/state.ts";
-import { rows, testStack } from "../support/stack.ts";
+import { rows, testStack, withClient } from "../support/stack.ts";
 
 const stack = testStack("2x2", "it-fault-disk", 34300, faultSchemaOptions());
 const hosts = stack.topology.hosts;
@@ -36,38 +36,16 @@ async function ingest(clientHosts: readonly number[], n: number) {
   }
 }
 
-async function localRows(i: number): Promise<number> {
-  const c = stack.client(i);
-  try {
-    return Number((await rows<{ n: string }>(c, "SELECT toString(count()) AS n FROM faults.sharded_rows"))[0]!.n);
-  } finally {
-    await c.close();
-  }
-}
+const count = (i: number, table: string, role: "admin" | "readonly" = "admin"): Promise<number> =>
+  withClient(stack, i, async (c) => Number((await rows<{ n: string }>(c, `SELECT toString(count()) AS n FROM ${table}`))[0]!.n), role);
+const localRows = (i: number) => count(i, "faults.sharded_rows");
 
 /** count() through the Distributed table from each host but the victim: they answer. */
-async function distributedCounts(): Promise<number[]> {
-  return Promise.all([0, 1, 2].map(async (i) => {
-    const c = stack.client(i, "readonly");
-    try {
-      return Number((await rows<{ n: string }>(c, "SELECT toString(count()) AS n FROM faults.rows"))[0]!.n);
-    } finally {
-      await c.close();
-    }
-  }));
-}
+const distributedCounts = (): Promise<number[]> => Promise.all([0, 1, 2].map((i) => count(i, "faults.rows", "readonly")));
 
-async function insertOnVictim(): Promise<string> {
-  const c = stack.client(3, "writer");
-  try {
-    await c.command({ query: "INSERT INTO faults.sharded_rows (id, shard_key) SELECT number + 900000000, 'direct' FROM system.numbers LIMIT 100000" });
-    return "acknowledged";
-  } catch (e) {
-    return firstLine(e);
-  } finally {
-    await c.close();
-  }
-}
+const insertOnVictim = (): Promise<string> => withClient(stack, 3, (c) =>
+  c.command({ query: "INSERT INTO faults.sharded_rows (id, shard_key) SELECT number + 900000000, 'direct' FROM system.numbers LIMIT 100000" })
+    .then(() => "acknowledged", firstLine), "writer");
 
 async function status() {
   const r = await stack.chstack("status", "--json");
@@ -128,6 +106,10 @@ describe("one host's data disk full, then read-only", () => {
     assert.equal(s.code, 3);
     assert.ok(s.reasons.some((x) => x.startsWith(`${victim.name}: disk nearly full`)), JSON.stringify(s.reasons));
     assert.ok(s.reasons.some((x) => x.startsWith(`${victim.name}: replication failing on faults.sharded_rows`)), "its fetches fail, and the report says so");
+    const text = await stack.chstack("status");
+    assert.equal(text.code, 3);
+    assert.match(text.stdout, new RegExp(`health: degraded: ${victim.name}: `));
+    console.log(`status (text):\n${text.stdout}`);
   });
 
   test("space freed: the host catches up by itself, and the report is healthy", async () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { ackedIngest, type IngestResult } from "../support/acked-ingest.ts";
 import { faultSchemaOptions } from "../support/fault-schema.ts";
-import { pidsOf, processExists, rows, testStack } from "../support/stack.ts";
+import { pidsOf, processExists, rows, testStack, withClient } from "../support/stack.ts";
 
 const stack = testStack("2x2", "it-fault-ingest", 34000, faultSchemaOptions());
 const hosts = stack.topology.hosts;
@@ -15,14 +15,7 @@ const ROWS = 1_000_000;
 interface Digest { rows: string; ids: string; sum: string; min: string; max: string }
 const DIGEST = "SELECT toString(count()) AS rows, toString(uniqExact(id)) AS ids, toString(sum(id)) AS sum, toString(min(id)) AS min, toString(max(id)) AS max";
 
-async function digest(i: number, from: string): Promise<Digest> {
-  const c = stack.client(i);
-  try {
-    return (await rows<Digest>(c, `${DIGEST} FROM ${from}`))[0]!;
-  } finally {
-    await c.close();
-  }
-}
+const digest = (i: number, from: string): Promise<Digest> => withClient(stack, i, async (c) => (await rows<Digest>(c, `${DIGEST} FROM ${from}`))[0]!);
 
 describe("kill -9 of a replica during a 1M-row ingest", () => {
   before(async () => {

@@ -8,7 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { stopServer } from "../../infra/loopback/procs.ts";
 import { readState } from "../../infra/loopback/state.ts";
 import { FAULT_DECLARATION, FAULT_DECLARATION_FILE, faultSchemaOptions } from "../support/fault-schema.ts";
-import { rows, runChstack, testStack } from "../support/stack.ts";
+import { rows, runChstack, testStack, withClient } from "../support/stack.ts";
 
 const stack = testStack("2x2", "it-fault-schema", 34200, faultSchemaOptions());
 const hosts = stack.topology.hosts;
@@ -26,14 +26,8 @@ async function schemaStatus() {
   return JSON.parse(r.stdout) as { declarationHash: string; hosts: HostStatus[] };
 }
 
-async function columnsOn(i: number): Promise<string[]> {
-  const c = stack.client(i);
-  try {
-    return (await rows<{ name: string }>(c, "SELECT name FROM system.columns WHERE database = 'faults' AND table = 'sharded_rows' ORDER BY name")).map((r) => r.name);
-  } finally {
-    await c.close();
-  }
-}
+const columnsOn = (i: number): Promise<string[]> => withClient(stack, i, async (c) =>
+  (await rows<{ name: string }>(c, "SELECT name FROM system.columns WHERE database = 'faults' AND table = 'sharded_rows' ORDER BY name")).map((r) => r.name));
 
 describe("schema apply under faults", () => {
   before(async () => {

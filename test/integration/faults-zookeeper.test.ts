@@ -9,7 +9,7 @@ import { zookeeperMode } from "../../infra/loopback/servers.ts";
 import { readState } from "../../infra/loopback/state.ts";
 import { ackedIngest, firstLine } from "../support/acked-ingest.ts";
 import { faultSchemaOptions } from "../support/fault-schema.ts";
-import { pidsOf, rows, testStack } from "../support/stack.ts";
+import { pidsOf, rows, testStack, withClient } from "../support/stack.ts";
 
 const stack = testStack("2x2", "it-fault-zk", 34100, faultSchemaOptions((y) => y.replace(/size: 1\b/, "size: 3")));
 const hosts = stack.topology.hosts;
@@ -39,16 +39,9 @@ async function stop(name: string) {
 }
 
 async function readonlyReplicas(): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < hosts.length; i++) {
-    const c = stack.client(i);
-    try {
-      for (const r of await rows<{ t: string }>(c, "SELECT concat(database, '.', table) AS t FROM system.replicas WHERE is_readonly OR is_session_expired")) out.push(`${hosts[i]!.name} ${r.t}`);
-    } finally {
-      await c.close();
-    }
-  }
-  return out;
+  const each = await Promise.all(hosts.map((h, i) => withClient(stack, i, async (c) =>
+    (await rows<{ t: string }>(c, "SELECT concat(database, '.', table) AS t FROM system.replicas WHERE is_readonly OR is_session_expired")).map((r) => `${h.name} ${r.t}`))));
+  return each.flat();
 }
 
 describe("ZooKeeper nodes stopped under inserts (3-node ensemble)", () => {
@@ -114,21 +107,9 @@ describe("ZooKeeper nodes stopped under inserts (3-node ensemble)", () => {
     assert.deepEqual(readonly, [], "every replica left read-only mode");
     const writableMs = Date.now() - began;
 
-    for (let i = 0; i < hosts.length; i++) {
-      const c = stack.client(i);
-      try {
-        await c.command({ query: "SYSTEM SYNC REPLICA faults.sharded_rows" });
-      } finally {
-        await c.close();
-      }
-    }
-    const c = stack.client(0);
-    try {
-      const [d] = await rows<{ n: string; ids: string }>(c, "SELECT toString(count()) AS n, toString(uniqExact(id)) AS ids FROM faults.rows");
-      assert.deepEqual(d, { n: String(acked), ids: String(acked) }, "every acknowledged row, once");
-    } finally {
-      await c.close();
-    }
+    await Promise.all(hosts.map((_, i) => withClient(stack, i, (c) => c.command({ query: "SYSTEM SYNC REPLICA faults.sharded_rows" }))));
+    const [d] = await withClient(stack, 0, (c) => rows<{ n: string; ids: string }>(c, "SELECT toString(count()) AS n, toString(uniqExact(id)) AS ids FROM faults.rows"));
+    assert.deepEqual(d, { n: String(acked), ids: String(acked) }, "every acknowledged row, once");
     const s = await status();
     assert.equal(s.code, 0, s.summary);
     console.log(`up ${upMs} ms; ${after.acked} rows acknowledged ${insertsMs} ms after up began (${after.retries} retried); no read-only replica after ${writableMs} ms; ${acked} acknowledged, ${acked} present`);

@@ -113,3 +113,15 @@ export const processExists = (pid: number): boolean => {
 export async function rows<T>(client: ReturnType<typeof clickhouseClient>, query: string): Promise<T[]> {
   return (await client.query({ query, format: "JSONEachRow" })).json<T>();
 }
+
+/** Run `fn` with a client of the stack's host `i`, closed afterwards. */
+export async function withClient<T>(
+  stack: TestStack, i: number, fn: (c: ReturnType<typeof clickhouseClient>) => Promise<T>, role: "admin" | "writer" | "readonly" = "admin",
+): Promise<T> {
+  const c = stack.client(i, role);
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}

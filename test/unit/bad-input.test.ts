@@ -180,15 +180,15 @@ function declarationRow(what: string, tables: unknown[], field: string, expect: 
 }
 
 /** A declaration module given to `schema plan` for a stack with credentials and no running server. */
-function planRow(what: string, module: string | undefined, field: string, expect: string[] = [], entries = ""): Row {
+function planRow(what: string, module: string | undefined, field: string, expect: string[] = [], entries = "", credentials = true): Row {
   return {
     surface: "schema declaration",
-    what: `${what} (schema plan, stack not running)`,
+    what: `${what} (schema plan, stack ${credentials ? "not running" : "never run"})`,
     field,
     expect,
     run: () => {
       const extra: Record<string, string> = module === undefined ? {} : { "decl/bad.mts": module };
-      const p = project(stackFile(entries), extra, true);
+      const p = project(stackFile(entries), extra, credentials);
       const args = ["schema", "plan", "--stack", STACK, ...(entries.includes("declaration") ? [] : ["--declaration", "decl/bad.mts"])];
       const r = chstack(p.cwd, args);
       assert.equal(r.code, 1, `exit 1\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
@@ -257,6 +257,9 @@ const rows: readonly Row[] = [
   configRow("shards 100000", "validate", "chstack:clickhouse: { shards: 100000 }", "clickhouse.shards", ["got 100000"]),
   configRow("shards as fullwidth digit ２", "validate", "chstack:clickhouse: { shards: ２ }", "clickhouse.shards", ['got "２"']),
   configRow("shards true", "render", "chstack:clickhouse: { shards: true }", "clickhouse.shards", ["got true"]),
+  configRow("a ClickHouse volume of 4Ei", "validate", "chstack:clickhouse: { storage: { size: 4Ei } }", "clickhouse.storage.size", ['must be at most 1Pi, got "4Ei"']),
+  configRow("a ClickHouse memory limit of 100Pi", "up", "chstack:clickhouse: { resources: { limits: { memory: 100Pi } } }", "clickhouse.resources.limits.memory", ['must be at most 64Ti, got "100Pi"']),
+  configRow("a ZooKeeper cpu request of 1000000", "validate", "chstack:coordination: { resources: { requests: { cpu: 1000000 } } }", "coordination.resources.requests.cpu", ['must be at most 1024, got "1000000"']),
   configRow("replicas null", "validate", "chstack:clickhouse: { replicas: ~ }", "clickhouse.replicas", ["got null"]),
   configRow("clickhouse as a list", "up", "chstack:clickhouse: [ shards, 2 ]", "clickhouse", ["must be a map, got a list"]),
   configRow("cluster name with a Cyrillic о", "up", "chstack:clickhouse: { cluster: posthоg }", "clickhouse.cluster", [CLUSTER_RULE, 'got "posthоg"']),
@@ -321,6 +324,7 @@ const rows: readonly Row[] = [
   declarationRow("table setting with ; DROP", [{ kind: "table", database: "db", name: "t", columns: [{ name: "id", type: "UInt64" }], engine: { family: "MergeTree" }, orderBy: ["id"], settings: { index_granularity: "8192; DROP" } }], "db.t: settings.index_granularity"),
   declarationRow("table name of 100000 characters", [{ kind: "table", database: "db", name: "t".repeat(100_000), columns: [{ name: "id", type: "UInt64" }], engine: { family: "MergeTree" }, orderBy: ["id"] }], "tables.0: name", ["must be 1 to 127 characters"]),
   planRow("table name with ; DROP", module(`name: "t; DROP TABLE x"`), "tables.0: name"),
+  planRow("table name with ; DROP", module(`name: "t; DROP TABLE x"`), "tables.0: name", [], "", false),
   planRow("column type with a backtick", module(`columns: [{ name: "id", type: "UInt64\`" }]`), "posthog.t: columns.0.type", ["unterminated quoted name"]),
   planRow("schema.declaration outside the project", undefined, "schema.declaration", ["must stay inside the project"], "chstack:schema: { declaration: ../nosuch.mts }"),
 
