@@ -162,7 +162,7 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
             const f = failure(task, e);
             if (committedForInactive(task, f.server)) {
               // The ALTER is in ZooKeeper's log and done here; a replica that is down applies it on its return.
-              log(`  ${host.padEnd(width)}  ${task.table}: ${f.server.message}`);
+              log(`  ${host.padEnd(width)}  ${task.table}: applied here; the inactive replica applies it when it returns (${f.error})`);
               done.push(task);
               entries.push({ applyId, hash: first.declarationHash, task, result: "ok", error: f.error });
               await opts.afterStatement?.(task);

@@ -1,7 +1,7 @@
 // Fault: ZooKeeper nodes stopped under inserts, on a real 2x2 stack with a 3-node ensemble (ZooKeeper 3.8,
-// ClickHouse 18.16). The leader stopped: inserts go on. All three stopped: inserts fail with ZooKeeper's
-// error and `status` says the stack is down and why. `up` restarts the ensemble, and only it: inserts work
-// again, no replica stays read-only, and every acknowledged row is there once.
+// ClickHouse 18.16). A follower, then the leader, stopped: inserts go on. All three stopped: inserts fail
+// with ZooKeeper's error and `status` says the stack is down and why. `up` restarts the ensemble, and only
+// it: inserts work again, no replica stays read-only, and every acknowledged row is there once.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { stopServer } from "../../infra/loopback/procs.ts";
@@ -51,6 +51,23 @@ describe("ZooKeeper nodes stopped under inserts (3-node ensemble)", () => {
     await ingest(50_000, 5_000);
   });
   after(() => stack.destroy());
+
+  test("a follower stopped: every insert is acknowledged; up restarts it and no ClickHouse server", async () => {
+    const modes = await Promise.all(nodes.map((n) => zookeeperMode(n.endpoint.ports.client)));
+    const follower = nodes[modes.indexOf("follower")]!.name;
+    await stop(follower);
+    const r = await ingest(100_000, 5_000);
+    console.log(`follower ${follower} stopped: ${r.acked} rows acknowledged in ${r.ms} ms, ${r.retries} retried attempt(s) ${JSON.stringify([...r.errors])}`);
+    assert.equal(r.acked, 100_000);
+    const s = await status();
+    assert.equal(s.code, 3, s.summary);
+    assert.ok(s.reasons.some((x) => x.startsWith(`${follower}: down`)), JSON.stringify(s.reasons));
+    const clickhousePids = hosts.map((h) => pidsOf(stack)[h.name]);
+    const up = await stack.chstack("up");
+    assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
+    assert.deepEqual(hosts.map((h) => pidsOf(stack)[h.name]), clickhousePids, "no ClickHouse server restarted");
+    assert.equal((await status()).code, 0);
+  });
 
   let leader = "";
   test("the leader stopped: every insert is acknowledged, the report is degraded and names the node", async () => {
