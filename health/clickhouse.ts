@@ -9,6 +9,9 @@ import type { HostConnection } from "../schema/connection.ts";
 import type { ClickHouseFacts, ReplicaFacts } from "./facts.ts";
 import { describeError, withTimeout } from "./util.ts";
 
+/** A replication queue entry counts as failing after this many tries (one failed fetch during a merge is normal). */
+export const FAILING_TRIES = 3;
+
 /** What system.replicas and system.parts answer locally: a scalar subquery per part, one row. */
 export const LOCAL_QUERY = `SELECT
   version() AS version,
@@ -21,7 +24,7 @@ export const LOCAL_QUERY = `SELECT
      FROM system.replicas) AS replicas,
   (SELECT groupArray((database, table, toString(n), e)) FROM
      (SELECT database, table, count() AS n, any(last_exception) AS e FROM system.replication_queue
-      WHERE last_exception != '' GROUP BY database, table)) AS queue_errors`;
+      WHERE last_exception != '' AND num_tries >= ${FAILING_TRIES} GROUP BY database, table)) AS queue_errors`;
 
 /** The columns of system.replicas that ClickHouse reads from ZooKeeper. */
 export const ZOOKEEPER_QUERY = "SELECT database, table, total_replicas, active_replicas, log_max_index, log_pointer FROM system.replicas";
@@ -153,7 +156,8 @@ export async function collectClickHouse(
       const [d] = await withTimeout(o.timeoutMs, () => conn.query<{ free: string; total: string }>(DISKS_QUERY));
       if (d && Number(d.total) > 0) disk = { free: Number(d.free), total: Number(d.total), source: "system.disks" };
     } else if (o.disk) {
-      disk = await o.disk();
+      const probe = o.disk;
+      disk = await withTimeout(o.timeoutMs, probe); // a hung file system is the fault it looks for
     }
   } catch {
     // unknown: the check says so

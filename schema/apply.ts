@@ -105,7 +105,8 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
     return { plan: first, after: first, respelled: [], converged: unreachable.size === 0, outcomes: t.hosts.map((h) => ({ host: h.name, applied: [], undone: [] })) };
   }
 
-  const applyId = randomUUID();
+  // Time-ordered (ms, then random): the ledger orders applies begun in the same second by it.
+  const applyId = `${Date.now().toString(36).padStart(9, "0")}-${randomUUID()}`;
   const applied = new Map<string, Task[]>(t.hosts.map((h) => [h.name, []]));
   const failed = new Map<string, NonNullable<HostOutcome["failed"]>>();
   const failure = (task: Task, e: unknown, prefix = "") => {

@@ -54,7 +54,10 @@ export interface LedgerStatus {
   readonly statements: number;
 }
 
-/** The last apply recorded on a host, if any (the latest to begin; an apply from before `begin` rows counts from its outcome). */
+/**
+ * The last apply recorded on a host, if any: the latest to begin (within a second, the greatest id: ids are
+ * time-ordered). An apply recorded before `begin` rows existed counts from its outcome row.
+ */
 export async function lastApply(conn: HostConnection): Promise<LedgerStatus> {
   const none = { host: conn.host, declarationHash: null, result: null, error: null, appliedAt: null, statements: 0 };
   const [exists] = await conn.query<{ n: string }>(`SELECT count() AS n FROM system.tables WHERE database = '${LEDGER_DATABASE}' AND name = 'schema_ledger'`);
@@ -65,7 +68,7 @@ export async function lastApply(conn: HostConnection): Promise<LedgerStatus> {
        anyIf(statement, step = 'begin') AS planned,
        (SELECT count() FROM ${LEDGER_TABLE} WHERE step NOT IN ('apply', 'begin')) AS statements
      FROM ${LEDGER_TABLE} WHERE step IN ('apply', 'begin')
-     GROUP BY apply_id ORDER BY min(applied_at) DESC, max(applied_at) DESC, finished DESC LIMIT 1`,
+     GROUP BY apply_id ORDER BY min(applied_at) DESC, apply_id DESC LIMIT 1`,
   );
   if (!row) return none;
   const statements = Number(row.statements);

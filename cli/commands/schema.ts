@@ -25,11 +25,11 @@ async function open(opts: SchemaOptions) {
 }
 
 /** What a host's ledger says of its last apply, and of which declaration. */
-function ledgerLine(l: LedgerStatus | { error?: string }, current: string): string {
+function ledgerLine(l: LedgerStatus | { error?: string }, current: string, inSync: boolean): string {
   if (!("host" in l)) return `its ledger is unreadable (${l.error})`;
   if (!l.declarationHash) return "no apply recorded";
   const of = l.declarationHash === current ? "this declaration" : `an earlier declaration, ${l.declarationHash}`;
-  if (l.result === "interrupted") return `last apply (${of}) began ${l.began} and never finished${l.planned ? ` (${l.planned})` : ""}: it was interrupted; schema apply again converges`;
+  if (l.result === "interrupted") return `last apply (${of}) began ${l.began} and never finished${l.planned ? ` (${l.planned})` : ""}: it was interrupted; ${inSync ? "the host matches the declaration now" : "schema apply again converges"}`;
   return `last apply ${l.appliedAt} (${of}) ${l.result === "ok" ? "succeeded" : `failed${l.error ? `: ${l.error}` : ""}`}`;
 }
 
@@ -102,7 +102,7 @@ export function schemaCommand(): Command {
             console.log(`schema status for stack ${stack}, declaration ${p.declarationHash}`);
             for (const h of hosts) {
               const now = !h.reachable ? `unreachable (${p.unreachable.find((u) => u.host === h.host)!.error})` : h.inSync ? "matches the declaration" : `${h.pendingStatements} statement(s) pending`;
-              console.log(`  ${h.host}: ${now}; ${ledgerLine(h.ledger, p.declarationHash)}`);
+              console.log(`  ${h.host}: ${now}; ${ledgerLine(h.ledger, p.declarationHash, h.inSync)}`);
             }
           } finally {
             await closeAll(conns);

@@ -44,7 +44,7 @@ export function startServer(spec: SpawnSpec): ProcessRecord {
   }
 }
 
-function startTimeOf(pid: number): number | undefined {
+export function startTimeOf(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may hold spaces and parentheses: fields after the last ")" are fixed.
@@ -55,7 +55,7 @@ function startTimeOf(pid: number): number | undefined {
   }
 }
 
-function cmdlineOf(pid: number): string[] | undefined {
+export function cmdlineOf(pid: number): string[] | undefined {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, -1);
   } catch {

@@ -1,6 +1,6 @@
 // A loopback stack's state under `.chstack/<stack>/` (git-ignored): generated files, data, logs,
 // credentials, and state.json, the record of what runs (pids, the files each server was started with).
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import lockfile from "proper-lockfile";
@@ -92,54 +92,73 @@ export function otherStacks(stack: string, cwd = process.cwd()): { stack: string
 
 /**
  * Serialise commands on one stack: `up`, `down` and schema apply take this lock. The holder's pid sits beside
- * it (`lock.owner`): a holder that was killed is seen dead and its lock taken over at once; otherwise a lock
- * without updates for 30 s counts as stale.
+ * it (`lock.owner`, removed on release and on exit): a holder that was killed is seen dead and its lock taken
+ * over at once; otherwise a lock without updates for 30 s counts as stale.
  */
 export async function withStackLock<T>(dir: string, what: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const lockPath = join(dir, "lock");
   const owner = `${lockPath}.owner`;
   const options = { lockfilePath: lockPath, stale: 30_000, update: 5_000 };
-  let release: () => Promise<void>;
+  const waiting = { ...options, retries: { retries: 40, minTimeout: 250, maxTimeout: 1000 } };
+  let unlock: () => Promise<void>;
   try {
-    release = await lockfile.lock(dir, options).catch((e: NodeJS.ErrnoException) => {
+    unlock = await lockfile.lock(dir, options).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== "ELOCKED") throw e;
-      if (takeOverDeadHolder(lockPath, owner)) return lockfile.lock(dir, options);
-      return lockfile.lock(dir, { ...options, retries: { retries: 40, minTimeout: 250, maxTimeout: 1000 } });
+      takeOverDeadHolder(lockPath, owner);
+      return lockfile.lock(dir, waiting);
     });
-    writeFileSync(owner, `${process.pid} ${hostname()}\n`);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ELOCKED") {
       throw new Error(`another chstack command is working on this stack (${lockPath}); waited 30 s for it before ${what}`);
     }
     throw e;
   }
-  const unlock = release;
-  release = async () => {
-    rmSync(owner, { force: true });
-    await unlock();
-  };
+  // The owner record is a help, not the lock: if it cannot be written, a dead holder is waited out instead.
+  const dropOwner = () => rmSync(owner, { force: true });
+  try {
+    writeFileSync(owner, `${process.pid} ${hostname()}\n`);
+  } catch {
+    // no record
+  }
+  process.once("exit", dropOwner); // process.exit (Ctrl-C) skips the finally below
   try {
     return await fn();
   } finally {
-    await release().catch(() => undefined);
+    process.removeListener("exit", dropOwner);
+    dropOwner();
+    await unlock().catch(() => undefined);
   }
 }
 
-/** The lock's holder ran on this machine and is gone (killed): remove its lock. False when it lives or is unknown. */
-function takeOverDeadHolder(lockPath: string, owner: string): boolean {
-  let recorded: string;
+/**
+ * The lock's holder ran on this machine and is gone (killed): remove its lock and its owner record. One
+ * process at a time decides (an exclusive `lock.takeover` directory), reading the record again under it, so
+ * two waiters never both remove a lock, and a lock just taken (its record not yet written) is never removed.
+ */
+function takeOverDeadHolder(lockPath: string, owner: string): void {
+  const guard = `${lockPath}.takeover`;
   try {
-    recorded = readFileSync(owner, "utf8");
+    mkdirSync(guard);
   } catch {
-    return false; // no owner recorded (a lock being taken right now): wait, as for a live holder
+    try {
+      if (Date.now() - statSync(guard).mtimeMs > 10_000) rmSync(guard, { recursive: true, force: true }); // its taker died
+    } catch {
+      // gone meanwhile
+    }
+    return;
   }
-  const [pid, host] = recorded.trim().split(" ");
-  if (host !== hostname() || !/^\d+$/.test(pid ?? "") || pidAlive(Number(pid))) return false;
-  rmSync(lockPath, { recursive: true, force: true });
-  rmSync(owner, { force: true });
-  console.error(`chstack: took over the stack's lock from pid ${pid}, which is no longer running`);
-  return true;
+  try {
+    const [pid, host] = readFileSync(owner, "utf8").trim().split(" ");
+    if (host !== hostname() || !/^\d+$/.test(pid ?? "") || pidAlive(Number(pid))) return;
+    rmSync(lockPath, { recursive: true, force: true });
+    rmSync(owner, { force: true });
+    console.error(`chstack: took over the stack's lock from pid ${pid}, which is no longer running`);
+  } catch {
+    // no owner recorded: wait, as for a live holder
+  } finally {
+    rmSync(guard, { recursive: true, force: true });
+  }
 }
 
 function pidAlive(pid: number): boolean {

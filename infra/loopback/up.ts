@@ -3,6 +3,7 @@
 // Healthy servers are left alone. Any failure, or Ctrl-C, stops what this run started. A changed host
 // list runs the steps of infra/model/change.ts: new hosts start unpublished, get the schema and catch up,
 // then remote_servers is published by hot reload, then removed hosts retire and leave ZooKeeper.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { StackConfig } from "../config/schema.ts";
 import { describeChange, planChange, type TopologyChange } from "../model/change.ts";
@@ -22,6 +23,7 @@ import {
   appSecrets, clickhousePasswords, generateSecrets, readSecrets, renderClientConfig, renderPgpass, type StackSecrets,
 } from "./secrets.ts";
 import { postgresSpec, zookeeperSpec } from "./servers.ts";
+import { stopStrays } from "./strays.ts";
 import { otherStacks, readState, secretsFile, stateDir, withStackLock, writePrivateFile } from "./state.ts";
 
 export interface UpOptions {
@@ -72,6 +74,8 @@ export async function up(opts: UpOptions): Promise<UpResult> {
     if (refused) throw new StartError(refused);
     if (lh.portRange.last > 65535) throw new StartError(`loopback.portBase: the hosts' ports would run to ${lh.portRange.last}, past 65535; choose a lower portBase`);
     checkPortClash(stack, lh.portRange, opts.cwd);
+    const ephemeral = ephemeralOverlap(lh.portRange);
+    if (ephemeral) log(`warning: loopback.portBase: ports ${lh.portRange.first}-${lh.portRange.last} overlap the kernel's ephemeral ports ${ephemeral} (net.ipv4.ip_local_port_range): an outgoing connection may hold one of them, and a server then cannot start; a portBase below ${ephemeral.split("-")[0]} avoids it`);
     const change = planChange(lh.published, lh.wanted);
     if (change.steps.length > 0) log(`topology change: ${describeChange(change)}`);
 
@@ -102,7 +106,9 @@ export async function up(opts: UpOptions): Promise<UpResult> {
           "run `chstack up --restart` to restart them one at a time, or restore the config",
       );
     }
-    await checkPortsFree(actions.filter((a) => a.kind === "start").map((a) => a.server));
+    const starting = actions.filter((a) => a.kind === "start").map((a) => a.server);
+    await stopStrays({ t, dir, secrets, pgHome, log }, starting, new Set(Object.values(state?.processes ?? {}).map((p) => p.pid)));
+    await checkPortsFree(starting);
 
     const run = new Run(dir, t, secrets, state, pgHome, lh, change, log);
     const onSigint = () => void run.abort("interrupted").finally(() => process.exit(130));
@@ -179,5 +185,15 @@ async function checkPortsFree(servers: readonly Server[]): Promise<void> {
     for (const [kind, port] of Object.entries(s.ports)) {
       if (!(await portIsFree(port))) throw new StartError(`cannot start ${s.name}: its ${kind} port ${port} on 127.0.0.1 is already in use`, s.name);
     }
+  }
+}
+
+/** The kernel's ephemeral port range ("32768-60999") when the stack's ports overlap it. */
+function ephemeralOverlap(range: { first: number; last: number }): string | undefined {
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number) as [number, number];
+    return range.last >= low && range.first <= high ? `${low}-${high}` : undefined;
+  } catch {
+    return undefined; // not Linux, or not readable: nothing to say
   }
 }

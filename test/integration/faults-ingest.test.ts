@@ -8,7 +8,7 @@ import { ackedIngest, type IngestResult } from "../support/acked-ingest.ts";
 import { faultSchemaOptions } from "../support/fault-schema.ts";
 import { pidsOf, processExists, rows, testStack, withClient } from "../support/stack.ts";
 
-const stack = testStack("2x2", "it-fault-ingest", 34000, faultSchemaOptions());
+const stack = testStack("2x2", "it-fault-ingest", 30500, faultSchemaOptions());
 const hosts = stack.topology.hosts;
 const ROWS = 1_000_000;
 

@@ -9,18 +9,14 @@ import { zookeeperMode } from "../../infra/loopback/servers.ts";
 import { readState } from "../../infra/loopback/state.ts";
 import { ackedIngest, firstLine } from "../support/acked-ingest.ts";
 import { faultSchemaOptions } from "../support/fault-schema.ts";
-import { pidsOf, rows, testStack, withClient } from "../support/stack.ts";
+import { healthOf, healthUntil, pidsOf, rows, testStack, withClient } from "../support/stack.ts";
 
-const stack = testStack("2x2", "it-fault-zk", 34100, faultSchemaOptions((y) => y.replace(/size: 1\b/, "size: 3")));
+const stack = testStack("2x2", "it-fault-zk", 30600, faultSchemaOptions((y) => y.replace(/size: 1\b/, "size: 3")));
 const hosts = stack.topology.hosts;
 const nodes = stack.topology.coordination.nodes;
 let acked = 0;
 
-async function status() {
-  const r = await stack.chstack("status", "--json");
-  const h = JSON.parse(r.stdout).health as { verdict: string; summary: string; reasons: string[] };
-  return { code: r.code, ...h };
-}
+const status = () => healthOf(stack);
 
 async function ingest(rowsToSend: number, batchRows: number) {
   const clients = hosts.map((_, i) => stack.client(i, "writer"));
@@ -66,7 +62,7 @@ describe("ZooKeeper nodes stopped under inserts (3-node ensemble)", () => {
     const up = await stack.chstack("up");
     assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
     assert.deepEqual(hosts.map((h) => pidsOf(stack)[h.name]), clickhousePids, "no ClickHouse server restarted");
-    assert.equal((await status()).code, 0);
+    await healthUntil(stack, "healthy once the follower is back", (h) => h.code === 0);
   });
 
   let leader = "";
@@ -80,7 +76,7 @@ describe("ZooKeeper nodes stopped under inserts (3-node ensemble)", () => {
     const s = await status();
     assert.equal(s.code, 3, s.summary);
     assert.equal(s.verdict, "degraded");
-    assert.ok(s.reasons.includes(`${leader}: down (connect ECONNREFUSED 127.0.0.1:${nodes.find((n) => n.name === leader)!.endpoint.ports.client})`) || s.reasons.some((x) => x.startsWith(`${leader}: down`)), JSON.stringify(s.reasons));
+    assert.ok(s.reasons.some((x) => x.startsWith(`${leader}: down`)), JSON.stringify(s.reasons));
   });
 
   let refusal = "";
@@ -127,8 +123,7 @@ describe("ZooKeeper nodes stopped under inserts (3-node ensemble)", () => {
     await Promise.all(hosts.map((_, i) => withClient(stack, i, (c) => c.command({ query: "SYSTEM SYNC REPLICA faults.sharded_rows" }))));
     const [d] = await withClient(stack, 0, (c) => rows<{ n: string; ids: string }>(c, "SELECT toString(count()) AS n, toString(uniqExact(id)) AS ids FROM faults.rows"));
     assert.deepEqual(d, { n: String(acked), ids: String(acked) }, "every acknowledged row, once");
-    const s = await status();
-    assert.equal(s.code, 0, s.summary);
+    await healthUntil(stack, "healthy once the ensemble is back", (h) => h.code === 0);
     console.log(`up ${upMs} ms; ${after.acked} rows acknowledged ${insertsMs} ms after up began (${after.retries} retried); no read-only replica after ${writableMs} ms; ${acked} acknowledged, ${acked} present`);
   });
 });

@@ -80,7 +80,7 @@ describe("npm start as root, in a directory only root may enter", { skip: !isRoo
 
   test("the stack starts, Postgres's files live where the postgres user owns them, down --purge removes them", async () => {
     assert.equal(statSync(home).mode & 0o777, 0o700);
-    checkout(clone, 32600);
+    checkout(clone, 29800);
     const { postgresHome } = await frontDoor(clone);
     assert.equal(dirname(postgresHome), POSTGRES_HOMES);
     const st = statSync(postgresHome);
@@ -116,7 +116,7 @@ describe("npm start as an ordinary user in an ordinary home", () => {
   });
 
   test("every server runs as that user, with every file in the checkout", async () => {
-    checkout(clone, 32700, who);
+    checkout(clone, 29900, who);
     const { postgresHome } = await frontDoor(clone, who);
     assert.equal(postgresHome, join(clone, ".chstack", "dev", "postgres"), "Postgres runs as the user, beside the stack's other files");
     const servers = JSON.parse((await run(clone, process.execPath, ["cli/bin.mjs", "status", "--json"], who)).out).hosts.map((h: { pid: number }) => h.pid);

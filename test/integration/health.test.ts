@@ -14,7 +14,7 @@ import { stopServer } from "../../infra/loopback/procs.ts";
 import { readState } from "../../infra/loopback/state.ts";
 import { runChstack, testStack } from "../support/stack.ts";
 
-const stack = testStack("2x2", "it-health", 32800);
+const stack = testStack("2x2", "it-health", 30000);
 const bin = fileURLToPath(new URL("../../cli/bin.mjs", import.meta.url));
 const [h00, h01, h10, h11] = stack.topology.hosts.map((h) => h.name) as [string, string, string, string];
 const zkName = stack.topology.coordination.nodes[0]!.name;

@@ -1,6 +1,6 @@
 // Failing starts leave nothing running; commands on one stack are serialised; stacks may not share ports.
 import assert from "node:assert/strict";
-import { chownSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { chownSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -14,6 +14,12 @@ const listen = (port: number) =>
     s.once("error", reject);
     s.listen(port, "127.0.0.1", () => resolve(s));
   });
+
+/** A process's parent pid (/proc/<pid>/stat field 4). */
+const parentOf = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+};
 
 describe("failing starts", () => {
   const stack = testStack("1x1", "it-fail");
@@ -78,7 +84,7 @@ describe("Ctrl-C", () => {
     assert.equal(next.code, 0, `the next up converges:\n${next.stdout}\n${next.stderr}`);
   });
 
-  test("up killed (SIGKILL) while ClickHouse starts: every process it left is recorded, and the next up converges", async () => {
+  test("up killed (SIGKILL) while ClickHouse starts: the next up stops what it left unrecorded, adopts the rest, and converges", async () => {
     assert.equal((await stack.chstack("down")).code, 0);
     let sent = false;
     const r = await runChstack(stack.cwd, ["up", "--stack", stack.name], (out, child) => {
@@ -89,18 +95,38 @@ describe("Ctrl-C", () => {
     });
     assert.ok(sent, r.stdout);
     assert.equal(r.code, null, "killed by a signal");
-    // No orphan: whatever runs in the stack's directories is a server the state records (the next up adopts it).
+    // A server it spawned in its last moment may be running unrecorded (the kill can fall between the spawn and
+    // the state write); the next up finds it by its command line and directory, and stops it.
     const recorded = new Set(Object.values(pidsOf(stack)));
-    for (const dir of [stack.dir, readState(stack.dir)?.postgresHome]) {
-      if (dir) for (const pid of processesIn(dir)) assert.ok(recorded.has(pid), `pid ${pid} in ${dir} is recorded in the stack's state`);
-    }
+    const dirs = [stack.dir, readState(stack.dir)?.postgresHome].filter((d): d is string => Boolean(d));
+    const unrecorded = dirs.flatMap((d) => processesIn(d)).filter((pid) => !recorded.has(pid));
     const began = Date.now();
     const next = await stack.chstack("up");
     assert.equal(next.code, 0, `${next.stdout}\n${next.stderr}`);
+    for (const pid of unrecorded) {
+      assert.match(next.stdout, new RegExp(`stopping pid ${pid}: started by an interrupted run that never recorded it`));
+      assert.ok(!processExists(pid), `pid ${pid} is gone`);
+    }
+    // Every process in the stack's directories is a recorded server or a child of one (Postgres's workers).
+    const now = new Set(Object.values(pidsOf(stack)));
+    for (const d of dirs) for (const pid of processesIn(d)) assert.ok(now.has(pid) || now.has(parentOf(pid)), `pid ${pid} in ${d} is recorded, or its parent is: no orphan`);
     assert.match(next.stderr, /took over the stack's lock from pid \d+/);
     console.log(`the up after a killed up converged in ${Date.now() - began} ms: ${next.stdout.split("\n").filter((l) => /servers? (started|were already running)/.test(l)).join(" ")}`);
     const st = JSON.parse((await stack.chstack("status", "--json")).stdout);
     assert.ok(st.hosts.every((h: { state: string }) => h.state === "up"), JSON.stringify(st.hosts));
+  });
+
+  test("a server running but missing from state.json (the kill fell between its start and the state write): up stops it and starts it anew", async () => {
+    const victim = stack.topology.hosts[0]!.name;
+    const state = JSON.parse(readFileSync(join(stack.dir, "state.json"), "utf8")) as { processes: Record<string, { pid: number }> };
+    const stray = state.processes[victim]!.pid;
+    delete state.processes[victim];
+    writeFileSync(join(stack.dir, "state.json"), JSON.stringify(state, null, 2));
+    const r = await stack.chstack("up");
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`${victim}\\s+stopping pid ${stray}: started by an interrupted run that never recorded it`));
+    assert.ok(!processExists(stray), "the stray is gone");
+    assert.notEqual(pidsOf(stack)[victim], stray);
     assert.equal((await stack.chstack("down")).code, 0);
     for (const dir of [stack.dir, readState(stack.dir)?.postgresHome]) if (dir) assert.deepEqual(processesIn(dir), [], `down left nothing in ${dir}`);
   });

@@ -12,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { byKind, runK8s } from "../support/k8s.ts";
 import { testStack } from "../support/stack.ts";
 
-const stack = testStack("2x2", "it-secrets", 33000);
+const stack = testStack("2x2", "it-secrets", 30100);
 // The golden 2x2 has no app: this stack runs the reference app too (so `load` has somewhere to send).
 appendFileSync(join(stack.cwd, `Pulumi.${stack.name}.yaml`), "  chstack:app: {}\n");
 

@@ -125,3 +125,23 @@ export async function withClient<T>(
     await c.close();
   }
 }
+
+export interface HealthSummary { code: number | null; verdict: string; summary: string; reasons: string[] }
+
+/** `status --json`'s verdict, exit code and reasons. */
+export async function healthOf(stack: TestStack): Promise<HealthSummary> {
+  const r = await stack.chstack("status", "--json");
+  const h = JSON.parse(r.stdout).health as Omit<HealthSummary, "code">;
+  return { code: r.code, verdict: h.verdict, summary: h.summary, reasons: h.reasons };
+}
+
+/** Poll the health report until `ok` holds (servers settle; failing entries are counted after a few tries). */
+export async function healthUntil(stack: TestStack, what: string, ok: (h: HealthSummary) => boolean, timeoutMs = 60_000): Promise<HealthSummary> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const h = await healthOf(stack);
+    if (ok(h)) return h;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s; last: exit ${h.code}, ${JSON.stringify(h.reasons)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}

@@ -28,7 +28,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const STACK = "bi";
 /** The port range of the rows' stacks: nothing may start listening in it. */
-const PORT_BASE = 33700;
+const PORT_BASE = 30200;
 const PORT_RANGE: readonly [number, number] = [PORT_BASE, PORT_BASE + 200];
 
 // ---- the after-checks ------------------------------------------------------------------------------

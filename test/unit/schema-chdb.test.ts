@@ -41,6 +41,7 @@ import { parseStackConfig } from "../../infra/config/load.ts";
 import { buildTopology } from "../../infra/model/topology.ts";
 import { loopbackTarget } from "../../infra/model/targets.ts";
 import { INTROSPECTION_QUERY, parseIntrospection, type ActualColumn, type ActualTable, type HostState } from "../../schema/actual.ts";
+import { record, lastApply } from "../../schema/ledger.ts";
 import { apply } from "../../schema/apply.ts";
 import type { HostConnection } from "../../schema/connection.ts";
 import { formatApply } from "../../cli/schema-format.ts";
@@ -757,8 +758,19 @@ describe("apply() through a chdb connection", () => {
     assert.deepEqual(result.outcomes.map((o) => [o.host, o.applied.length, o.failed, o.undone.length]), [[HOST, 7, undefined, 0]]);
     const ledger = await conn.query<{ step: string; result: string }>("SELECT step, result FROM chstack.schema_ledger ORDER BY applied_at, step");
     assert.equal(ledger.filter((l) => l.result === "ok").length, 8, "seven statements and the apply itself");
+    assert.deepEqual(ledger.filter((l) => l.step === "begin").map((l) => l.result), ["begin"], "and its begin row");
+    const last = await lastApply(conn);
+    assert.deepEqual([last.result, last.declarationHash, last.statements], ["ok", result.plan.declarationHash, 7]);
     const again = await apply(decl, topology, new Map([[HOST, conn]]));
     assert.deepEqual([again.plan.tasks.length, again.converged], [0, true]);
+  });
+
+  test("lastApply on current ClickHouse: a begin with no outcome reads interrupted; a later outcome wins, even within the second", async () => {
+    await record(conn, { applyId: "zzzzzzzzz-interrupted", hash: "h1", result: "begin", planned: 3 });
+    const cut = await lastApply(conn);
+    assert.deepEqual([cut.result, cut.declarationHash, cut.planned], ["interrupted", "h1", "3 statement(s) planned"]);
+    await record(conn, [{ applyId: "zzzzzzzzzz-rerun", hash: "h1", result: "begin", planned: 1 }, { applyId: "zzzzzzzzzz-rerun", hash: "h1", result: "ok" }]);
+    assert.equal((await lastApply(conn)).result, "ok");
   });
 
   test("a default the host re-spells: the MODIFY runs once, apply says so instead of claiming convergence", async () => {
