@@ -47,7 +47,6 @@ const insertOnVictim = (): Promise<string> => withClient(stack, 3, (c) =>
   c.command({ query: "INSERT INTO faults.sharded_rows (id, shard_key) SELECT number + 900000000, 'direct' FROM system.numbers LIMIT 100000" })
     .then(() => "acknowledged", firstLine), "writer");
 
-
 /** Until the victim holds what its peer holds, and the shards together hold every acknowledged row. */
 async function caughtUp(): Promise<number> {
   const began = Date.now();
