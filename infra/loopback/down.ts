@@ -1,6 +1,6 @@
 // `chstack down`: stop every server of the stack by its recorded pid (ClickHouse, then Postgres, then
 // ZooKeeper), gracefully then forcefully. Works from state.json alone, so a broken config cannot block it.
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { STOP_ORDER } from "./kinds.ts";
 import { removablePostgresHome } from "./postgres.ts";
 import { stopServer } from "./procs.ts";
@@ -12,7 +12,6 @@ export interface DownResult {
   readonly notRunning: readonly string[];
   readonly purged: boolean;
 }
-
 
 export async function down(opts: { stack: string; cwd?: string; purge?: boolean; graceMs?: number; log: (line: string) => void }): Promise<DownResult> {
   const dir = stateDir(opts.stack, opts.cwd);
@@ -33,6 +32,11 @@ export async function down(opts: { stack: string; cwd?: string; purge?: boolean;
       );
       writeState(dir, state);
     }
+    // A server an interrupted `up` spawned and never recorded (a SIGKILL between the two) is not ours to
+    // judge by directory alone: name it. `up` recognises it by its exact command line and stops it.
+    for (const { pid, argv0 } of processesUnder([dir, state.postgresHome].filter((d): d is string => Boolean(d)))) {
+      opts.log(`  warning: pid ${pid} (${argv0}) still runs in the stack's directory and is not one of its recorded servers; if an interrupted up left it, \`chstack up\` stops it`);
+    }
     return out;
   });
   // The lock lives inside the directory: purge once it is released. Postgres's directory may be outside it.
@@ -42,4 +46,17 @@ export async function down(opts: { stack: string; cwd?: string; purge?: boolean;
     if (removablePostgresHome(postgresHome)) rmSync(postgresHome, { recursive: true, force: true });
   }
   return { ...stopped, purged: Boolean(opts.purge) };
+}
+
+/** Processes whose working directory is one of `dirs` or below. */
+function processesUnder(dirs: readonly string[]): { pid: number; argv0: string }[] {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).flatMap((e) => {
+    try {
+      const cwd = readlinkSync(`/proc/${e}/cwd`);
+      if (!dirs.some((d) => cwd === d || cwd.startsWith(`${d}/`))) return [];
+      return [{ pid: Number(e), argv0: readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0")[0] ?? "" }];
+    } catch {
+      return [];
+    }
+  });
 }

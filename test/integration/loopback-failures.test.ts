@@ -122,6 +122,10 @@ describe("Ctrl-C", () => {
     const stray = state.processes[victim]!.pid;
     delete state.processes[victim];
     writeFileSync(join(stack.dir, "state.json"), JSON.stringify(state, null, 2));
+    const d = await stack.chstack("down");
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, new RegExp(`warning: pid ${stray} \\(\\S*clickhouse-server\\) still runs in the stack's directory and is not one of its recorded servers`), "down names it, and leaves it to up");
+    assert.ok(processExists(stray));
     const r = await stack.chstack("up");
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, new RegExp(`${victim}\\s+stopping pid ${stray}: started by an interrupted run that never recorded it`));
