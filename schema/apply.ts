@@ -157,25 +157,23 @@ export async function apply(decl: Declaration, t: Topology, conns: ReadonlyMap<s
         for (const task of steps) {
           if (failed.has(host)) return;
           log(`  ${host.padEnd(width)}  ${task.kind.padEnd(15)} ${task.table}${task.column ? `.${task.column}` : ""}${task.group ? ` (replicates to ${task.group.length} hosts)` : ""}`);
+          let note: string | undefined;
           try {
             await conn.command(task.sql, task.settings);
           } catch (e) {
             const f = failure(task, e);
-            if (committedForInactive(task, f.server)) {
-              // The ALTER is in ZooKeeper's log and done here; a replica that is down applies it on its return.
-              log(`  ${host.padEnd(width)}  ${task.table}: applied here; the inactive replica applies it when it returns (${f.error})`);
-              done.push(task);
-              entries.push({ applyId, hash: first.declarationHash, task, result: "ok", error: f.error });
-              await opts.afterStatement?.(task);
-              continue;
+            if (!committedForInactive(task, f.server)) {
+              failed.set(host, f);
+              log(`  ${host.padEnd(width)}  FAILED: ${f.error}`);
+              entries.push({ applyId, hash: first.declarationHash, task, result: "failed", error: f.error });
+              return;
             }
-            failed.set(host, f);
-            log(`  ${host.padEnd(width)}  FAILED: ${f.error}`);
-            entries.push({ applyId, hash: first.declarationHash, task, result: "failed", error: f.error });
-            return;
+            // The ALTER is in ZooKeeper's log and done here; a replica that is down applies it on its return.
+            note = f.error;
+            log(`  ${host.padEnd(width)}  ${task.table}: applied here; the inactive replica applies it when it returns (${note})`);
           }
           done.push(task);
-          entries.push({ applyId, hash: first.declarationHash, task, result: "ok" });
+          entries.push({ applyId, hash: first.declarationHash, task, result: "ok", error: note });
           await opts.afterStatement?.(task);
         }
       }

@@ -1,9 +1,9 @@
 // `chstack down`: stop every server of the stack by its recorded pid (ClickHouse, then Postgres, then
 // ZooKeeper), gracefully then forcefully. Works from state.json alone, so a broken config cannot block it.
-import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { STOP_ORDER } from "./kinds.ts";
 import { removablePostgresHome } from "./postgres.ts";
-import { stopServer } from "./procs.ts";
+import { cmdlineOf, isUnder, processesByCwd, stopServer } from "./procs.ts";
 import { readState, stateDir, withStackLock, writeState } from "./state.ts";
 
 export interface DownResult {
@@ -34,8 +34,9 @@ export async function down(opts: { stack: string; cwd?: string; purge?: boolean;
     }
     // A server an interrupted `up` spawned and never recorded (a SIGKILL between the two) is not ours to
     // judge by directory alone: name it. `up` recognises it by its exact command line and stops it.
-    for (const { pid, argv0 } of processesUnder([dir, state.postgresHome].filter((d): d is string => Boolean(d)))) {
-      opts.log(`  warning: pid ${pid} (${argv0}) still runs in the stack's directory and is not one of its recorded servers; if an interrupted up left it, \`chstack up\` stops it`);
+    const dirs = [dir, state.postgresHome].filter((d): d is string => Boolean(d));
+    for (const { pid } of processesByCwd((cwd) => dirs.some((d) => isUnder(cwd, d)))) {
+      opts.log(`  warning: pid ${pid} (${cmdlineOf(pid)?.[0] ?? "?"}) still runs in the stack's directory and is not one of its recorded servers; if an interrupted up left it, \`chstack up\` stops it`);
     }
     return out;
   });
@@ -48,15 +49,3 @@ export async function down(opts: { stack: string; cwd?: string; purge?: boolean;
   return { ...stopped, purged: Boolean(opts.purge) };
 }
 
-/** Processes whose working directory is one of `dirs` or below. */
-function processesUnder(dirs: readonly string[]): { pid: number; argv0: string }[] {
-  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).flatMap((e) => {
-    try {
-      const cwd = readlinkSync(`/proc/${e}/cwd`);
-      if (!dirs.some((d) => cwd === d || cwd.startsWith(`${d}/`))) return [];
-      return [{ pid: Number(e), argv0: readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0")[0] ?? "" }];
-    } catch {
-      return [];
-    }
-  });
-}

@@ -2,7 +2,7 @@
 // is the server itself; we record that pid with its start time and command line, and only ever signal a
 // process whose /proc entry still matches that record: never one we did not start.
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { createServer } from "node:net";
 
 export interface ProcessRecord {
@@ -54,6 +54,21 @@ export function startTimeOf(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** Processes whose working directory `match` accepts (those gone or unreadable meanwhile are left out). */
+export function processesByCwd(match: (cwd: string) => boolean): { pid: number; cwd: string }[] {
+  return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).flatMap((e) => {
+    try {
+      const cwd = readlinkSync(`/proc/${e}/cwd`);
+      return match(cwd) ? [{ pid: Number(e), cwd }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** `cwd` is `dir` or inside it. */
+export const isUnder = (cwd: string, dir: string): boolean => cwd === dir || cwd.startsWith(`${dir}/`);
 
 export function cmdlineOf(pid: number): string[] | undefined {
   try {

@@ -2,14 +2,14 @@
 // name and port range) and the golden credentials, so `up` boots exactly the golden rendering. `destroy`
 // stops what the stack started, by the pids it recorded, and deletes the directory.
 import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadStackConfig } from "../../infra/config/load.ts";
 import { clickhouseClient } from "../../infra/loopback/servers.ts";
 import { readState, stateDir } from "../../infra/loopback/state.ts";
-import { stopServer } from "../../infra/loopback/procs.ts";
+import { isUnder, processesByCwd, stopServer } from "../../infra/loopback/procs.ts";
 import { loopbackTarget } from "../../infra/model/targets.ts";
 import { buildTopology, type Topology } from "../../infra/model/topology.ts";
 import { fixturePath, goldenSecrets, type GoldenName } from "./goldens.ts";
@@ -90,16 +90,7 @@ export const pidsOf = (stack: TestStack): Record<string, number> =>
   Object.fromEntries(Object.entries(readState(stack.dir)?.processes ?? {}).map(([n, p]) => [n, p.pid]));
 
 /** Every process whose working directory is inside `dir` (every server of a loopback stack runs there). */
-export function processesIn(dir: string): number[] {
-  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((pid) => {
-    try {
-      const cwd = readlinkSync(`/proc/${pid}/cwd`);
-      return cwd === dir || cwd.startsWith(`${dir}/`) ? [Number(pid)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
+export const processesIn = (dir: string): number[] => processesByCwd((cwd) => isUnder(cwd, dir)).map((p) => p.pid);
 
 export const processExists = (pid: number): boolean => {
   try {
